@@ -1,0 +1,71 @@
+"""What the total energy needs from a pseudopotential file (UPF version 2 header):
+the valence charge Z of the ion (Ewald sum) and the exchange-correlation functional.
+
+Eq. (7) evaluated from the valence density alone is exact for norm-conserving
+pseudopotentials without a non-linear core correction (e.g. Al.pz-vbc.UPF). Ultrasoft or
+PAW files (augmentation charges) and core corrections (E_xc of n + n_core) need more than
+the LDOS gives; `supports_total_energy` says which files qualify.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.physics.xc import functional_from_name
+
+_HEADER = re.compile(r"<PP_HEADER\b(.*?)/?>", re.DOTALL)
+_ATTRIBUTE = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
+
+
+@dataclass(frozen=True)
+class Pseudopotential:
+    """Header facts of one UPF file; `functional` is one of xc.FUNCTIONALS or None if unknown."""
+
+    path: Path
+    element: str
+    z_valence: float
+    functional: str | None
+    functional_name: str
+    pseudo_type: str
+    core_correction: bool
+
+    @property
+    def supports_total_energy(self) -> bool:
+        """True for norm-conserving files without core correction and a known functional."""
+        return self.pseudo_type == "NC" and not self.core_correction and self.functional is not None
+
+
+def read_upf(path: str | Path) -> Pseudopotential:
+    """Read the PP_HEADER of a UPF v2 file; InputError naming the file on problems."""
+    path = Path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read pseudopotential ({error.strerror})") from error
+    match = _HEADER.search(text)
+    if match is None:
+        raise InputError(f"{path}: no <PP_HEADER .../> (only UPF version 2 files are read)")
+    attributes = {key.lower(): value.strip() for key, value in _ATTRIBUTE.findall(match.group(1))}
+    try:
+        z_valence = float(attributes["z_valence"])
+        name = attributes["functional"]
+        element = attributes["element"]
+    except (KeyError, ValueError) as error:
+        raise InputError(f"{path}: PP_HEADER lacks a valid {error}") from error
+    try:
+        functional = functional_from_name(name, str(path))
+    except InputError:
+        functional = None
+    return Pseudopotential(
+        path=path,
+        element=element,
+        z_valence=z_valence,
+        functional=functional,
+        functional_name=name,
+        pseudo_type=attributes.get("pseudo_type", "").upper(),
+        core_correction=attributes.get("core_correction", "false").lower()
+        in ("true", "t", ".true."),
+    )
