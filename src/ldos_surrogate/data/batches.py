@@ -1,0 +1,153 @@
+"""Batches of (scaled descriptors, scaled LDOS) grid points for one epoch at a time.
+
+Two sources, both plain iterables with a length (Lightning accepts any iterable as a
+data loader), both yielding (inputs (b, n_features), targets (b, n_energies)) float32:
+
+- `InMemoryBatches`: the split lives in two tensors; an epoch is a random permutation of
+  all its grid points, cut into batches (one gather per batch, no per-sample calls).
+- `LazyBatches`: the split stays on disk. Every snapshot is cut into chunks of consecutive
+  grid points; an epoch visits the chunks of all snapshots in random order, reads
+  ``chunks_per_buffer`` of them at a time into a buffer and serves that buffer in random
+  order. Points left over at the end of a buffer go into the next one, so every batch but
+  the last is full and every point is visited once per epoch.
+
+Shuffling crosses snapshots in both. The order of epoch e depends only on (seed, e); the
+epoch counter starts at ``first_epoch`` and advances with each pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ldos_surrogate.data.grids import SnapshotGrids
+from ldos_surrogate.data.scalers import AffineScaler
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class _Epochs:
+    """Batch count and the random generator of each epoch."""
+
+    def __init__(
+        self, n_points: int, batch_size: int, shuffle: bool, seed: int, first_epoch: int
+    ) -> None:
+        self.n_points = n_points
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = first_epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.n_points / self.batch_size)
+
+    def _next_generator(self) -> np.random.Generator | None:
+        """The generator of the epoch about to start (None without shuffling)."""
+        generator = np.random.default_rng([self.seed, self.epoch]) if self.shuffle else None
+        self.epoch += 1
+        return generator
+
+
+def _order(n: int, generator: np.random.Generator | None) -> torch.Tensor:
+    """A random permutation of range(n), or range(n) itself without a generator."""
+    if generator is None:
+        return torch.arange(n)
+    return torch.from_numpy(generator.permutation(n))
+
+
+class InMemoryBatches(_Epochs):
+    """Batches drawn from whole-split tensors held in memory (unscaled, float32)."""
+
+    def __init__(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        scalers: tuple[AffineScaler, AffineScaler],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        first_epoch: int = 0,
+    ) -> None:
+        super().__init__(len(inputs), batch_size, shuffle, seed, first_epoch)
+        self.inputs, self.targets = inputs, targets
+        self.input_scaler, self.target_scaler = scalers
+
+    def __iter__(self) -> Iterator[Batch]:
+        order = _order(self.n_points, self._next_generator())
+        for start in range(0, self.n_points, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield (
+                self.input_scaler.transform_(self.inputs[index]),
+                self.target_scaler.transform_(self.targets[index]),
+            )
+
+
+class LazyBatches(_Epochs):
+    """Batches read from disk chunk by chunk; memory stays at one buffer plus one batch.
+
+    ``chunk_points`` grid points make a chunk; a buffer holds ``chunks_per_buffer`` chunks
+    plus the fewer than ``batch_size`` points carried over from the previous buffer.
+    """
+
+    def __init__(
+        self,
+        grids: Sequence[SnapshotGrids],
+        scalers: tuple[AffineScaler, AffineScaler],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        chunk_points: int,
+        chunks_per_buffer: int,
+        first_epoch: int = 0,
+    ) -> None:
+        super().__init__(sum(g.n_points for g in grids), batch_size, shuffle, seed, first_epoch)
+        self.input_scaler, self.target_scaler = scalers
+        self.chunks_per_buffer = chunks_per_buffer
+        self.chunks = [
+            (grid, start, min(start + chunk_points, grid.n_points))
+            for grid in grids
+            for start in range(0, grid.n_points, chunk_points)
+        ]
+
+    def __iter__(self) -> Iterator[Batch]:
+        generator = self._next_generator()
+        chunk_order = _order(len(self.chunks), generator).tolist()
+        carried = self._empty_buffer(0)
+        for first in range(0, len(chunk_order), self.chunks_per_buffer):
+            group = [self.chunks[i] for i in chunk_order[first : first + self.chunks_per_buffer]]
+            inputs, targets = self._read_buffer(group, carried)
+            order = _order(len(inputs), generator)
+            is_last = first + self.chunks_per_buffer >= len(chunk_order)
+            n_served = len(inputs) if is_last else len(inputs) // self.batch_size * self.batch_size
+            for start in range(0, n_served, self.batch_size):
+                index = order[start : min(start + self.batch_size, n_served)]
+                yield (
+                    self.input_scaler.transform_(inputs[index]),
+                    self.target_scaler.transform_(targets[index]),
+                )
+            rest = order[n_served:]
+            carried = (inputs[rest], targets[rest])
+
+    def _empty_buffer(self, n_points: int) -> Batch:
+        grid = self.chunks[0][0]
+        return (
+            torch.empty(n_points, grid.descriptors.n_columns),
+            torch.empty(n_points, grid.ldos.n_columns),
+        )
+
+    def _read_buffer(self, group: list[tuple[SnapshotGrids, int, int]], carried: Batch) -> Batch:
+        """The carried points followed by the rows of every chunk in ``group``."""
+        n_carried = len(carried[0])
+        inputs, targets = self._empty_buffer(
+            n_carried + sum(stop - start for _, start, stop in group)
+        )
+        inputs[:n_carried], targets[:n_carried] = carried
+        offset = n_carried
+        for grid, start, stop in group:
+            grid.descriptors.read_into(start, inputs[offset : offset + stop - start].numpy())
+            grid.ldos.read_into(start, targets[offset : offset + stop - start].numpy())
+            offset += stop - start
+        return inputs, targets
