@@ -9,6 +9,7 @@ the LDOS gives; `supports_total_energy` says which files qualify.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +70,17 @@ def read_upf(path: str | Path) -> Pseudopotential:
         core_correction=attributes.get("core_correction", "false").lower()
         in ("true", "t", ".true."),
     )
+
+
+DEFAULT_PSEUDO_DIRS = (Path("/usr/share/espresso/pseudo"),)
+"""Where Debian's quantum-espresso package installs its pseudopotentials."""
+
+
+def find_pseudopotential(filename: str, directories: list[Path]) -> Path | None:
+    """The first `directories[i] / filename` that exists, then $ESPRESSO_PSEUDO, then Debian's."""
+    extra = [Path(os.environ["ESPRESSO_PSEUDO"])] if "ESPRESSO_PSEUDO" in os.environ else []
+    for directory in [*directories, *extra, *DEFAULT_PSEUDO_DIRS]:
+        candidate = directory / filename
+        if candidate.is_file():
+            return candidate
+    return None

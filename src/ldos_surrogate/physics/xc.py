@@ -79,26 +79,37 @@ def pw92_correlation(rs: torch.Tensor) -> torch.Tensor:
     return -2.0 * _PW_A * (1.0 + _PW_ALPHA1 * rs) * torch.log1p(1.0 / denominator)
 
 
+def pbe_exchange(density: torch.Tensor, gradient_norm: torch.Tensor) -> torch.Tensor:
+    """PBE exchange energy per electron (Hartree): eps_x^LDA F_x(s), s = |grad n| / (2 k_F n)."""
+    fermi_wavevector = (3.0 * math.pi**2 * density) ** (1.0 / 3.0)
+    s = gradient_norm / (2.0 * fermi_wavevector * density)
+    enhancement = 1.0 + _PBE_KAPPA - _PBE_KAPPA / (1.0 + _PBE_MU * s**2 / _PBE_KAPPA)
+    return _SLATER * density ** (1.0 / 3.0) * enhancement
+
+
+def pbe_correlation(density: torch.Tensor, gradient_norm: torch.Tensor) -> torch.Tensor:
+    """PBE correlation energy per electron (Hartree): eps_c^PW92 + H(r_s, t), unpolarised."""
+    rs = (3.0 / (4.0 * math.pi * density)) ** (1.0 / 3.0)
+    fermi_wavevector = (3.0 * math.pi**2 * density) ** (1.0 / 3.0)
+    screening_wavevector = torch.sqrt(4.0 * fermi_wavevector / math.pi)
+    t2 = (gradient_norm / (2.0 * screening_wavevector * density)) ** 2
+    correlation_lda = pw92_correlation(rs)
+    a = (_PBE_BETA / _PBE_GAMMA) / torch.expm1(-correlation_lda / _PBE_GAMMA)
+    at2 = a * t2
+    ratio = (1.0 + at2) / (1.0 + at2 + at2**2)
+    return correlation_lda + _PBE_GAMMA * torch.log1p((_PBE_BETA / _PBE_GAMMA) * t2 * ratio)
+
+
 def xc_energy_density(
     functional: str, density: torch.Tensor, gradient_norm: torch.Tensor | None = None
 ) -> torch.Tensor:
     """eps_xc (Hartree per electron) at density n > 0 and |grad n| (bohr^-3, bohr^-4)."""
-    rs = (3.0 / (4.0 * math.pi * density)) ** (1.0 / 3.0)
-    exchange_lda = _SLATER * density ** (1.0 / 3.0)
     if functional == "lda-pz":
-        return exchange_lda + pz_correlation(rs)
+        rs = (3.0 / (4.0 * math.pi * density)) ** (1.0 / 3.0)
+        return _SLATER * density ** (1.0 / 3.0) + pz_correlation(rs)
     if gradient_norm is None:
         raise ValueError("PBE needs the density gradient")
-    fermi_wavevector = (3.0 * math.pi**2 * density) ** (1.0 / 3.0)
-    s = gradient_norm / (2.0 * fermi_wavevector * density)
-    enhancement = 1.0 + _PBE_KAPPA - _PBE_KAPPA / (1.0 + _PBE_MU * s**2 / _PBE_KAPPA)
-    correlation_lda = pw92_correlation(rs)
-    screening_wavevector = torch.sqrt(4.0 * fermi_wavevector / math.pi)
-    t2 = (gradient_norm / (2.0 * screening_wavevector * density)) ** 2
-    a = (_PBE_BETA / _PBE_GAMMA) / torch.expm1(-correlation_lda / _PBE_GAMMA)
-    at2 = a * t2
-    h = _PBE_GAMMA * torch.log1p((_PBE_BETA / _PBE_GAMMA) * t2 * (1.0 + at2) / (1.0 + at2 + at2**2))
-    return exchange_lda * enhancement + correlation_lda + h
+    return pbe_exchange(density, gradient_norm) + pbe_correlation(density, gradient_norm)
 
 
 @dataclass(frozen=True)
