@@ -1,0 +1,241 @@
+"""Physical metrics of a predicted LDOS: energies from it, and their errors against the DFT LDOS.
+
+For one snapshot, both the predicted and the DFT LDOS go through the same physics
+(`ldos_surrogate.physics`): DOS (seed Eq. 5), Fermi level fitted to the electron count,
+band energy E_b and -TS, and, where the pseudopotentials allow it, the density (Eq. 6) and
+the total free energy A (Eq. 7). The errors are predicted minus DFT-LDOS values, so they
+measure the network alone, not the energy grid or broadening of the data (which affect both
+sides alike). Searches minimise the mean absolute band-energy error over the validation
+snapshots (seed Eq. 12), in meV/atom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import ase
+import numpy as np
+import torch
+
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.io.store import EnergyGrid, Snapshot
+from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.dos import density_of_states, electron_density
+from ldos_surrogate.physics.pseudopotential import find_pseudopotential, read_upf
+from ldos_surrogate.physics.total_energy import total_free_energy
+
+MEV_PER_EV = 1000.0
+
+
+@dataclass(frozen=True)
+class EnergySetup:
+    """What turns an LDOS of a cell into energies, besides the LDOS and the atoms.
+
+    energy_grid, temperature_k: of the training data (eV, K).
+    valence: electrons per atom by element: the pseudopotential's Z_valence, or fitted to the
+        training snapshots' electron counts when the files are not found.
+    functional: xc functional of Eq. (7) ("lda-pz", "pbe"), or None when Eq. (7) cannot be
+        evaluated from the LDOS; then ``no_total_reason`` says why.
+    """
+
+    energy_grid: EnergyGrid
+    temperature_k: float
+    valence: dict[str, float]
+    functional: str | None
+    no_total_reason: str | None = None
+
+    @classmethod
+    def from_snapshots(
+        cls, snapshots: list[Snapshot], pseudo_dirs: Iterable[str | Path] = ()
+    ) -> EnergySetup:
+        """From the training snapshots: their pseudopotential files (named in provenance,
+        looked up in ``pseudo_dirs``, next to the data and in QE's default places)."""
+        first = snapshots[0]
+        pseudos, reason = {}, None
+        for element, filename in (first.meta.provenance.get("pseudopotentials") or {}).items():
+            directories = [*map(Path, pseudo_dirs), first.path, first.path.parent]
+            path = find_pseudopotential(filename, directories)
+            if path is None:
+                reason = f"pseudopotential {filename} not found"
+                break
+            pseudos[element] = read_upf(path)
+        elements = sorted({s for snapshot in snapshots for s in _symbols(snapshot.atoms())})
+        if reason is None and set(elements) - set(pseudos):
+            reason = f"no pseudopotential named for {sorted(set(elements) - set(pseudos))}"
+        if reason is None:
+            valence = {element: pseudos[element].z_valence for element in elements}
+            reason = next(
+                (
+                    f"{p.path.name} is {p.pseudo_type} (Eq. 7 from the LDOS needs norm-conserving "
+                    "pseudopotentials without core correction and a known functional)"
+                    for p in pseudos.values()
+                    if not p.supports_total_energy
+                ),
+                None,
+            )
+            functionals = {pseudos[element].functional for element in elements}
+            if reason is None and len(functionals) > 1:
+                reason = "the pseudopotentials use different functionals"
+        else:
+            valence = _fitted_valence(snapshots, elements)
+        return cls(
+            energy_grid=first.meta.energy_grid,
+            temperature_k=first.meta.temperature_k,
+            valence=valence,
+            functional=None if reason else functionals.pop(),
+            no_total_reason=reason,
+        )
+
+    def n_electrons(self, atoms: ase.Atoms) -> float:
+        """Valence electrons of ``atoms``."""
+        missing = sorted(set(_symbols(atoms)) - set(self.valence))
+        if missing:
+            raise InputError(
+                f"atoms: elements {missing} were not in the training data "
+                f"(the model knows {sorted(self.valence)})"
+            )
+        return float(sum(self.valence[symbol] for symbol in _symbols(atoms)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form, as saved in checkpoints."""
+        data = asdict(self)
+        data["energy_grid"] = asdict(self.energy_grid)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnergySetup:
+        return cls(**{**data, "energy_grid": EnergyGrid(**data["energy_grid"])})
+
+
+def _symbols(atoms: ase.Atoms) -> list[str]:
+    return atoms.get_chemical_symbols()
+
+
+def _fitted_valence(snapshots: list[Snapshot], elements: list[str]) -> dict[str, float]:
+    """Electrons per atom by element, least-squares fitted to the snapshots' electron counts
+    (empty when the compositions cannot tell the elements apart)."""
+    counts = np.array([[_symbols(s.atoms()).count(e) for e in elements] for s in snapshots])
+    electrons = np.array([s.meta.n_electrons for s in snapshots])
+    solution, _, rank, _ = np.linalg.lstsq(counts, electrons, rcond=None)
+    if rank < len(elements):
+        return {}
+    return {element: float(value) for element, value in zip(elements, solution, strict=True)}
+
+
+@dataclass(frozen=True)
+class LdosEnergies:
+    """Energies (eV) from an LDOS of a cell of ``n_atoms`` atoms."""
+
+    n_atoms: int
+    fermi_energy_ev: float
+    band_energy_ev: float
+    entropy_contribution_ev: float
+    total_free_energy_ev: float | None
+
+    def per_atom_mev(self) -> dict[str, float]:
+        """Band energy, -TS and total free energy in meV/atom (JSON-able)."""
+        values = {
+            "band_energy": self.band_energy_ev,
+            "entropy_contribution": self.entropy_contribution_ev,
+            "total_free_energy": self.total_free_energy_ev,
+        }
+        return {
+            f"{key}_mev_per_atom": MEV_PER_EV * value / self.n_atoms
+            for key, value in values.items()
+            if value is not None
+        }
+
+
+def ldos_energies(
+    ldos: np.ndarray,
+    cell: np.ndarray,
+    energy_grid: EnergyGrid,
+    temperature_k: float,
+    n_electrons: float,
+    atoms: ase.Atoms,
+    setup: EnergySetup,
+    with_total: bool,
+) -> tuple[LdosEnergies, np.ndarray | None]:
+    """Fermi level, E_b, -TS and (``with_total`` and when the setup allows) A of Eq. (7), with
+    the density (electrons/Angstrom^3) it used; ``ldos`` (nx, ny, nz, n_energies)."""
+    energies = energy_grid.energies
+    terms = band_terms(density_of_states(ldos, cell), energies, temperature_k, n_electrons)
+    total, density = None, None
+    if with_total and setup.functional is not None:
+        density = electron_density(ldos, energies, terms.fermi_energy_ev, temperature_k)
+        charges = np.array([setup.valence[symbol] for symbol in _symbols(atoms)])
+        # xc_terms takes v_xc by autograd, so it needs gradients even in an inference loop.
+        with torch.inference_mode(False), torch.enable_grad():
+            total = total_free_energy(
+                terms.band_energy_ev,
+                terms.entropy_contribution_ev,
+                density,
+                cell,
+                atoms.positions,
+                charges,
+                setup.functional,
+            ).total_free_energy
+    energies_ev = LdosEnergies(
+        n_atoms=len(atoms),
+        fermi_energy_ev=float(terms.fermi_energy_ev),
+        band_energy_ev=float(terms.band_energy_ev),
+        entropy_contribution_ev=float(terms.entropy_contribution_ev),
+        total_free_energy_ev=None if total is None else float(total),
+    )
+    return energies_ev, density
+
+
+def snapshot_energies(
+    ldos: np.ndarray, snapshot: Snapshot, setup: EnergySetup, with_total: bool
+) -> LdosEnergies:
+    """`ldos_energies` of an LDOS on the grid of ``snapshot``, with its cell, temperature,
+    energy grid and electron count."""
+    meta = snapshot.meta
+    energies, _ = ldos_energies(
+        ldos,
+        meta.cell,
+        meta.energy_grid,
+        meta.temperature_k,
+        meta.n_electrons,
+        snapshot.atoms(),
+        setup,
+        with_total,
+    )
+    return energies
+
+
+def energy_errors(predicted: LdosEnergies, reference: LdosEnergies) -> dict[str, float]:
+    """Predicted minus reference: band energy and total free energy (meV/atom), Fermi level
+    (meV); the total only when both have it."""
+    per_atom = MEV_PER_EV / reference.n_atoms
+    errors = {
+        "band_energy_error_mev_per_atom": per_atom
+        * (predicted.band_energy_ev - reference.band_energy_ev),
+        "fermi_energy_error_mev": MEV_PER_EV
+        * (predicted.fermi_energy_ev - reference.fermi_energy_ev),
+    }
+    if predicted.total_free_energy_ev is not None and reference.total_free_energy_ev is not None:
+        errors["total_free_energy_error_mev_per_atom"] = per_atom * (
+            predicted.total_free_energy_ev - reference.total_free_energy_ev
+        )
+    return errors
+
+
+def ldos_rmse(predicted: np.ndarray, reference: np.ndarray) -> float:
+    """Root-mean-square LDOS difference over grid points and energies, states/(eV Angstrom^3)."""
+    squared = 0.0
+    for start in range(0, len(reference), 8):  # x-slabs: a memory-mapped reference stays lazy
+        difference = (
+            np.asarray(predicted[start : start + 8], np.float64) - reference[start : start + 8]
+        )
+        squared += float(np.sum(difference**2))
+    return float(np.sqrt(squared / reference.size))
+
+
+def mean_absolute(per_snapshot: list[dict[str, float]], key: str) -> float | None:
+    """Mean of |value| of ``key`` over snapshots (seed Eq. 12), None when no snapshot has it."""
+    values = [abs(errors[key]) for errors in per_snapshot if key in errors]
+    return float(np.mean(values)) if values else None

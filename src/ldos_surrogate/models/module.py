@@ -1,0 +1,190 @@
+"""`LdosModule`: the LDOS network with its optimiser, loss and physical metrics (Lightning).
+
+Training minimises the mean squared error between predicted and true *scaled* LDOS over
+batches of grid points. After each validation epoch every validation snapshot is predicted
+on its whole grid (`predict_ldos`: large batches, no autograd) and its band energy compared
+with that of its DFT LDOS; the mean absolute error over snapshots (seed Eq. 12) is logged as
+``val/band_energy_mae_mev_per_atom``, the metric that early stopping, checkpointing and
+hyperparameter searches use. Testing adds the total free energy (Eq. 7), the Fermi level and
+the LDOS RMSE.
+
+Checkpoints hold only plain values (hyperparameters as dicts, tensors; the data module adds
+the descriptor parameters and scalers), so they load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+from lightning import LightningModule
+from torch.nn.functional import mse_loss
+
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.io.store import Snapshot
+from ldos_surrogate.models.config import OptimizerConfig, SchedulerConfig, from_mapping
+from ldos_surrogate.models.metrics import (
+    EnergySetup,
+    LdosEnergies,
+    energy_errors,
+    ldos_rmse,
+    mean_absolute,
+    snapshot_energies,
+)
+from ldos_surrogate.models.network import network_from_config
+from ldos_surrogate.models.predictor import predict_ldos
+from ldos_surrogate.physics.dos import density_of_states
+
+VAL_METRIC = "val/band_energy_mae_mev_per_atom"
+# logged test metric -> per-snapshot error it averages (mean absolute value over snapshots)
+TEST_METRICS = {
+    "test/band_energy_mae_mev_per_atom": "band_energy_error_mev_per_atom",
+    "test/total_free_energy_mae_mev_per_atom": "total_free_energy_error_mev_per_atom",
+    "test/fermi_energy_mae_mev": "fermi_energy_error_mev",
+    "test/ldos_rmse": "ldos_rmse",
+}
+
+
+class LdosModule(LightningModule):
+    """The LDOS network M[lambda] (Eq. 9) and how it trains.
+
+    Args:
+        network: `NetworkConfig` fields (``model.network``).
+        n_features, n_energies: descriptor and LDOS widths of the data.
+        energy_setup: `EnergySetup.to_dict()` of the training data (for energies at test
+            time and for inference from the checkpoint).
+        optimizer: `OptimizerConfig` fields; scheduler: `SchedulerConfig` fields or None.
+        compile: train through ``torch.compile`` (the saved weights are the same).
+        inference_batch_size: grid points per batch when predicting whole snapshots.
+    """
+
+    def __init__(
+        self,
+        network: dict[str, Any],
+        n_features: int,
+        n_energies: int,
+        energy_setup: dict[str, Any],
+        optimizer: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+        compile: bool = False,
+        inference_batch_size: int = 65536,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.network = network_from_config(network, n_features, n_energies)
+        self.optimizer_config = from_mapping(OptimizerConfig, optimizer, "model.optimizer")
+        self.scheduler_config = (
+            None
+            if scheduler is None
+            else from_mapping(SchedulerConfig, scheduler, "model.scheduler")
+        )
+        self.energy_setup = EnergySetup.from_dict(energy_setup)
+        if int(inference_batch_size) != inference_batch_size or inference_batch_size < 1:
+            raise InputError(
+                f"model.inference_batch_size: must be a positive integer, got {inference_batch_size}"
+            )
+        self._train_forward = (
+            torch.compile(self.network.forward, dynamic=True) if compile else self.network.forward
+        )
+        self._references: dict[tuple[str, bool], LdosEnergies] = {}
+        self.history: list[dict[str, float]] = []
+        self.test_results: dict[str, dict[str, Any]] = {}
+        self.test_dos: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def forward(self, scaled_descriptors: torch.Tensor) -> torch.Tensor:
+        """Scaled LDOS (N, n_energies) from scaled descriptors (N, n_features)."""
+        return self.network(scaled_descriptors)
+
+    # ---- loss --------------------------------------------------------------------------
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        inputs, targets = batch
+        loss = mse_loss(self._train_forward(inputs), targets)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(inputs))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._log_loss("val/loss", batch)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._log_loss("test/loss", batch)
+
+    def _log_loss(self, name: str, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+        inputs, targets = batch
+        loss = mse_loss(self.network(inputs), targets)
+        self.log(name, loss, on_epoch=True, batch_size=len(inputs), sync_dist=True)
+
+    # ---- physical metrics --------------------------------------------------------------
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        per_snapshot = self._evaluate("val", with_total=False)
+        mae = mean_absolute(
+            [result["errors"] for result in per_snapshot.values()], "band_energy_error_mev_per_atom"
+        )
+        self.log(VAL_METRIC, mae, prog_bar=True, sync_dist=True)
+        self.history.append({"epoch": self.current_epoch, VAL_METRIC: mae})
+
+    def on_test_epoch_end(self) -> None:
+        self.test_results = self._evaluate("test", with_total=True)
+        errors = [result["errors"] for result in self.test_results.values()]
+        for metric, key in TEST_METRICS.items():
+            value = mean_absolute(errors, key)
+            if value is not None:
+                self.log(metric, value, sync_dist=True)
+
+    def _evaluate(self, split: str, with_total: bool) -> dict[str, dict[str, Any]]:
+        """Errors (and, on test, energies and DOS) of every snapshot of ``split``."""
+        datamodule = self.trainer.datamodule
+        results = {}
+        for index, snapshot in enumerate(datamodule.snapshots(split)):
+            ldos = predict_ldos(
+                self.network,
+                datamodule.snapshot_inputs(split, index),
+                datamodule.ldos_scaler,
+                self.hparams.inference_batch_size,
+            )
+            ldos = ldos.numpy().reshape(*snapshot.meta.grid_shape, -1)
+            predicted = snapshot_energies(ldos, snapshot, self.energy_setup, with_total)
+            reference = self._reference(snapshot, with_total)
+            result: dict[str, Any] = {"errors": energy_errors(predicted, reference)}
+            if with_total:
+                true_ldos = snapshot.ldos()
+                result["errors"]["ldos_rmse"] = ldos_rmse(ldos, true_ldos)
+                result["predicted_ev"] = asdict(predicted)
+                result["dft_ldos_ev"] = asdict(reference)
+                cell = snapshot.meta.cell
+                self.test_dos[snapshot.name] = (
+                    density_of_states(ldos, cell),
+                    density_of_states(true_ldos, cell),
+                )
+            results[snapshot.name] = result
+        return results
+
+    def _reference(self, snapshot: Snapshot, with_total: bool) -> LdosEnergies:
+        """Energies of the snapshot's DFT LDOS (computed once per run)."""
+        key = (str(snapshot.path), with_total)
+        if key not in self._references:
+            self._references[key] = snapshot_energies(
+                snapshot.ldos(), snapshot, self.energy_setup, with_total
+            )
+        return self._references[key]
+
+    # ---- optimisation ------------------------------------------------------------------
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_config.build(self.parameters())
+        if self.scheduler_config is None:
+            return optimizer
+        max_epochs = self.trainer.max_epochs
+        if self.scheduler_config.name == "cosine" and (max_epochs is None or max_epochs < 1):
+            raise InputError("model.scheduler: 'cosine' needs trainer.max_epochs >= 1")
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": self.scheduler_config.build(optimizer, max_epochs),
+        }

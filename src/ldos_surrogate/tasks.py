@@ -1,0 +1,152 @@
+"""The one task function: a composed config in, a trained and tested model and its metrics out.
+
+`train` is what ``python train.py`` runs and what every hyperparameter search calls per
+trial. Everything that can be checked without training is checked first (config values,
+split names, data arrays, network widths against the data, a resume checkpoint against the
+descriptor settings), so bad input fails in seconds with one InputError. The run directory
+(``paths.output_dir``) receives the resolved config, the checkpoints, ``metrics.json``, the
+DOS plot of the first test snapshot and the training curve.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ldos_surrogate.data.datamodule import LdosDataModule
+from ldos_surrogate.descriptors import SnapParams
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.io.atomic import atomic_write_text
+from ldos_surrogate.models.metrics import EnergySetup, mean_absolute
+from ldos_surrogate.models.module import TEST_METRICS, VAL_METRIC, LdosModule
+from ldos_surrogate.models.network import NetworkConfig
+from ldos_surrogate.models.plots import plot_dos, plot_training_curve
+from ldos_surrogate.models.predictor import DATAMODULE_STATE_KEY, load_checkpoint
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.yaml"
+MODEL_KEYS = {"network", "optimizer", "scheduler", "compile", "inference_batch_size"}
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit, test with the best checkpoint, write ``metrics.json``; return the metrics
+    (``val/band_energy_mae_mev_per_atom`` is the best epoch's, the one searches minimise)."""
+    output_dir = Path(cfg.paths.output_dir)
+    atomic_write_text(output_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
+    if cfg.get("seed") is not None:
+        lightning.seed_everything(cfg.seed, workers=True)
+
+    datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
+    datamodule.setup("fit")
+    module = build_module(cfg.model, datamodule, cfg.paths.get("pseudo_dirs") or [])
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path:
+        check_resumable(ckpt_path, datamodule, module)
+
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    trainer: lightning.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False
+    )
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    fit_seconds = time.perf_counter() - started
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    metrics: dict[str, Any] = {
+        VAL_METRIC: min((h[VAL_METRIC] for h in module.history), default=None),
+        "epochs": trainer.current_epoch,
+        "fit_seconds": fit_seconds,
+        "best_checkpoint": best or None,
+    }
+    if cfg.get("test") and datamodule.snapshots("test"):
+        trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+        metrics |= test_metrics(module)
+        plot_first_test_dos(module, datamodule, output_dir)
+    metrics["history"] = module.history
+    if module.history:
+        plot_training_curve(
+            [h["epoch"] for h in module.history],
+            [h[VAL_METRIC] for h in module.history],
+            output_dir / "training_curve.png",
+        )
+    atomic_write_text(output_dir / METRICS_FILE, json.dumps(metrics, indent=2))
+    for logger in loggers:
+        logger.finalize("success")
+    return metrics
+
+
+def build_module(
+    model_cfg: DictConfig, datamodule: LdosDataModule, pseudo_dirs: list[str]
+) -> LdosModule:
+    """The LightningModule for this data (widths, energy setup from its training split)."""
+    model = OmegaConf.to_container(model_cfg, resolve=True)
+    unknown = set(model) - MODEL_KEYS
+    if unknown:
+        raise InputError(f"model: unknown keys {sorted(unknown)}")
+    setup = EnergySetup.from_snapshots(datamodule.snapshots("train"), pseudo_dirs)
+    if setup.no_total_reason:
+        log.info("total free energy not evaluated: %s", setup.no_total_reason)
+    return LdosModule(
+        n_features=datamodule.n_features,
+        n_energies=datamodule.n_energies,
+        energy_setup=setup.to_dict(),
+        **model,
+    )
+
+
+def check_resumable(ckpt_path: str, datamodule: LdosDataModule, module: LdosModule) -> None:
+    """A checkpoint to resume from must share the descriptor settings and the network."""
+    checkpoint = load_checkpoint(ckpt_path)
+    saved = SnapParams.from_dict(checkpoint[DATAMODULE_STATE_KEY]["descriptor_params"])
+    if saved != datamodule.descriptor_params:
+        raise InputError(
+            f"ckpt_path {ckpt_path}: trained with descriptors {saved.to_dict()}, the config "
+            f"asks for {datamodule.descriptor_params.to_dict()}"
+        )
+    hparams = checkpoint["hyper_parameters"]
+    widths = NetworkConfig.from_dict(hparams["network"]).for_data(
+        hparams["n_features"], hparams["n_energies"]
+    )
+    if widths != module.network.config:
+        raise InputError(
+            f"ckpt_path {ckpt_path}: network {widths.to_dict()} differs from the configured "
+            f"{module.network.config.to_dict()}"
+        )
+
+
+def test_metrics(module: LdosModule) -> dict[str, Any]:
+    """Mean absolute test errors over snapshots (float64, as logged) and per-snapshot results."""
+    errors = [result["errors"] for result in module.test_results.values()]
+    metrics: dict[str, Any] = {
+        metric: value
+        for metric, key in TEST_METRICS.items()
+        if (value := mean_absolute(errors, key)) is not None
+    }
+    metrics["test_snapshots"] = module.test_results
+    return metrics
+
+
+def plot_first_test_dos(module: LdosModule, datamodule: LdosDataModule, output_dir: Path) -> None:
+    """``dos_<snapshot>.png``: predicted vs DFT DOS of the first test snapshot."""
+    snapshot = datamodule.snapshots("test")[0]
+    predicted, reference = module.test_dos[snapshot.name]
+    plot_dos(
+        snapshot.meta.energy_grid.energies,
+        predicted,
+        reference,
+        module.test_results[snapshot.name]["dft_ldos_ev"]["fermi_energy_ev"],
+        f"test snapshot {snapshot.name}",
+        output_dir / f"dos_{snapshot.name}.png",
+    )
