@@ -55,7 +55,8 @@ def ewald_energy(
     real = 0.0
     differences = positions[:, None, :] - positions[None, :, :]
     pair_charges = charges[:, None] * charges[None, :]
-    for translation in _lattice_points(cell, reciprocal, _DECAY / eta):
+    reach = _DECAY / eta + float(np.max(np.linalg.norm(differences, axis=-1)))
+    for translation in _lattice_points(cell, reciprocal, reach):
         distances = np.linalg.norm(differences + translation, axis=-1)
         keep = distances > 1e-10
         real += 0.5 * np.sum(pair_charges[keep] * erfc(eta * distances[keep]) / distances[keep])
