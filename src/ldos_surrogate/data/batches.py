@@ -76,7 +76,7 @@ class InMemoryBatches(_Epochs):
         self.input_scaler, self.target_scaler = scalers
 
     def __iter__(self) -> Iterator[Batch]:
-        order = _order(self.n_points, self._next_generator())
+        order = _order(self.n_points, self._next_generator()).to(self.inputs.device)
         for start in range(0, self.n_points, self.batch_size):
             index = order[start : start + self.batch_size]
             yield (

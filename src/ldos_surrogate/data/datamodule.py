@@ -7,7 +7,8 @@ the training snapshots only: descriptors are standardised per feature, the LDOS 
 ``ldos_scaling`` ("minmax": one global range, or "standard": per energy; see `scalers`).
 
 Memory: the data of all splits takes n_points (n_features + n_energies) 4 bytes. When that
-fits in ``memory_budget_mb`` it is held in memory and batches are gathered from it;
+fits in ``memory_budget_mb`` it is held in memory, on the trainer's device once a trainer
+asks for batches (GPU memory when training on a GPU), and batches are gathered from it;
 otherwise batches are read from disk through a buffer of half the budget (see `batches`),
 so a data set larger than RAM trains. Either way the training order is shuffled across
 snapshots and fixed by ``seed`` and the epoch number; validation and test are in order.
@@ -30,7 +31,13 @@ from lightning import LightningDataModule
 
 from ldos_surrogate.data.batches import InMemoryBatches, LazyBatches
 from ldos_surrogate.data.grids import GridArray, SnapshotGrids
-from ldos_surrogate.data.scalers import SCALER_KINDS, AffineScaler, StandardFit, scaler_fit
+from ldos_surrogate.data.scalers import (
+    SCALER_KINDS,
+    AffineScaler,
+    ScalerFit,
+    StandardFit,
+    scaler_fit,
+)
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import (
@@ -111,7 +118,19 @@ class LdosDataModule(LightningDataModule):
             split: [self._open(name) for name in names] for split, names in self.split_names.items()
         }
         _check_consistent([g for split in grids.values() for g in split])
-        self._grids = grids
+        self._grids = grids  # sizes (chunk_points, in_memory) derive from it
+        try:
+            fits = self._scan(grids)
+        except InputError:
+            self._grids = {}
+            raise
+        if self.descriptor_scaler is None:
+            self.descriptor_scaler, self.ldos_scaler = (fit.scaler() for fit in fits)
+        if self.in_memory:
+            self._in_memory = {split: _read_split(g) for split, g in grids.items() if g}
+
+    def _scan(self, grids: dict[str, list[SnapshotGrids]]) -> tuple[StandardFit, ScalerFit]:
+        """Read every array once in chunks (NaN/inf -> InputError) and fit on train."""
         fits = (StandardFit(), scaler_fit(self.ldos_scaling, "ldos_scaling"))
         for split, split_grids in grids.items():
             for grid in split_grids:
@@ -119,10 +138,7 @@ class LdosDataModule(LightningDataModule):
                     for chunk in array.checked_chunks(self.chunk_points):
                         if split == "train":
                             fit.update(chunk)
-        if self.descriptor_scaler is None:
-            self.descriptor_scaler, self.ldos_scaler = (fit.scaler() for fit in fits)
-        if self.in_memory:
-            self._in_memory = {split: _read_split(g) for split, g in grids.items() if g}
+        return fits
 
     def _check_split_names(self) -> None:
         manifest = self.dataset_dir / MANIFEST_FILE
@@ -213,7 +229,7 @@ class LdosDataModule(LightningDataModule):
                 self.seed,
             )
         if self.in_memory:
-            inputs, targets = self._in_memory[split]
+            inputs, targets = self._held_on_device(split)
             return InMemoryBatches(
                 inputs, targets, self.scalers, self.batch_size, shuffle, self.seed, first_epoch
             )
@@ -227,6 +243,15 @@ class LdosDataModule(LightningDataModule):
             CHUNKS_PER_BUFFER,
             first_epoch,
         )
+
+    def _held_on_device(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The in-memory tensors of a split, moved once to the trainer's device (a GPU
+        then gathers its batches itself, with no copy from the host per batch)."""
+        inputs, targets = self._in_memory[split]
+        if self.trainer is not None and inputs.device != self.trainer.strategy.root_device:
+            device = self.trainer.strategy.root_device
+            self._in_memory[split] = inputs, targets = inputs.to(device), targets.to(device)
+        return inputs, targets
 
     @property
     def scalers(self) -> tuple[AffineScaler, AffineScaler]:
@@ -244,7 +269,8 @@ class LdosDataModule(LightningDataModule):
 
     def snapshot_inputs(self, split: str, index: int) -> torch.Tensor:
         """Scaled descriptors of a whole snapshot, (n_points, n_features) float32, grid
-        points in C order of (nx, ny, nz): reshape a prediction to (nx, ny, nz, n_energies)."""
+        points in C order of (nx, ny, nz): reshape a prediction to (nx, ny, nz, n_energies).
+        On the device the data is held on (move it to the model's device)."""
         grids = self._split(split)
         if split in self._in_memory:
             start = sum(g.n_points for g in grids[:index])

@@ -132,7 +132,10 @@ class MinMaxFit:
         )
 
 
-def scaler_fit(kind: str, key: str) -> StandardFit | MinMaxFit:
+ScalerFit = StandardFit | MinMaxFit
+
+
+def scaler_fit(kind: str, key: str) -> ScalerFit:
     """An empty fit for the scaler named ``kind``; ``key`` names the config key in errors."""
     if kind == "standard":
         return StandardFit()
