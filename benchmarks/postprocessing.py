@@ -1,0 +1,129 @@
+"""Time the post-processing of one snapshot's LDOS, beside MALA 1.4.0 on the same array.
+
+Like for like: LDOS -> DOS -> self-consistent Fermi level -> band energy (MALA's
+`get_self_consistent_fermi_energy` + `get_band_energy`, analytic integration, its default).
+Then the full post-processing of this project on the same snapshot: DOS, Fermi level,
+band energy, -TS, density (Eq. 6), Hartree, xc, Ewald and the total (Eq. 7). MALA needs
+QE's compiled total-energy module for the latter, so it has no counterpart here.
+
+    .venv/bin/python benchmarks/postprocessing.py [--snapshot DIR] [--repeats N]
+
+Default snapshot: MALA's Be2 snapshot 0 (../shared/data/mala_be2), energy grid -5, 2.5, 11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ldos_surrogate.io.open import open_snapshot
+from ldos_surrogate.io.store import EnergyGrid
+from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.dos import density_of_states
+from ldos_surrogate.physics.pseudopotential import find_pseudopotential, read_upf
+from ldos_surrogate.physics.total_energy import free_energy_from_ldos
+
+BE2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "mala_be2" / "Be_snapshot0"
+
+
+def median_seconds(function, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def mala_band_energy(snapshot, ldos: np.ndarray):
+    """MALA 1.4.0 on the same array; None when MALA is not installed."""
+    try:
+        import ase.cell
+        import mala
+    except ImportError:
+        return None
+    grid = snapshot.meta.energy_grid
+    parameters = mala.Parameters()
+    parameters.verbosity = 0
+    parameters.targets.ldos_gridsize = grid.count
+    parameters.targets.ldos_gridspacing_ev = grid.spacing_ev
+    parameters.targets.ldos_gridoffset_ev = grid.start_ev
+    calculator = mala.LDOS.from_numpy_array(parameters, ldos.copy())
+    calculator.temperature = snapshot.meta.temperature_k
+    calculator.number_of_electrons_exact = snapshot.meta.n_electrons
+    voxel = np.asarray(snapshot.meta.cell) / np.array(ldos.shape[:3])[:, None]
+    calculator.voxel = ase.cell.Cell(voxel)
+
+    def run():
+        fermi = calculator.get_self_consistent_fermi_energy(ldos)
+        return fermi, calculator.get_band_energy(ldos, fermi_energy=fermi)
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--snapshot", default=str(BE2), help="store folder or MALA prefix")
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    snapshot = open_snapshot(args.snapshot, EnergyGrid(-5.0, 2.5, 11))
+    meta, atoms = snapshot.meta, snapshot.atoms()
+    ldos = np.array(snapshot.ldos())
+    energies = meta.energy_grid.energies
+    print(f"snapshot {args.snapshot}: grid {ldos.shape[:3]}, {ldos.shape[3]} energies")
+
+    def ours_band_energy():
+        dos = density_of_states(ldos, meta.cell)
+        terms = band_terms(dos, energies, meta.temperature_k, meta.n_electrons)
+        return terms.fermi_energy_ev, terms.band_energy_ev
+
+    pseudos = {
+        element: read_upf(find_pseudopotential(name, [snapshot.path]))
+        for element, name in meta.provenance["pseudopotentials"].items()
+    }
+    charges = np.array([pseudos[s].z_valence for s in atoms.get_chemical_symbols()])
+    functional = next(iter(pseudos.values())).functional
+
+    def ours_everything():
+        return free_energy_from_ldos(
+            ldos,
+            energies,
+            meta.cell,
+            meta.temperature_k,
+            meta.n_electrons,
+            atoms.positions,
+            charges,
+            functional,
+        )
+
+    rows = []
+    ours_time, (fermi, band) = median_seconds(ours_band_energy, args.repeats)
+    rows.append(("band energy (this project)", ours_time, fermi, band))
+    mala_run = mala_band_energy(snapshot, ldos)
+    if mala_run is not None:
+        mala_time, (mala_fermi, mala_band) = median_seconds(mala_run, args.repeats)
+        rows.append(("band energy (MALA 1.4.0)", mala_time, mala_fermi, mala_band))
+    full_time, (terms, total) = median_seconds(ours_everything, max(3, args.repeats // 4))
+    rows.append(
+        ("full Eq. 7 (this project)", full_time, terms.fermi_energy_ev, terms.band_energy_ev)
+    )
+
+    print(f"{'what':30s}{'median s':>12s}{'vs ours band':>14s}{'E_F eV':>16s}{'E_b eV':>18s}")
+    for name, seconds, fermi_ev, band_ev in rows:
+        print(
+            f"{name:30s}{seconds:12.5f}{seconds / ours_time:14.2f}{fermi_ev:16.10f}{band_ev:18.10f}"
+        )
+    print(
+        f"total free energy A = {float(total.total_free_energy):.6f} eV ({functional}; "
+        f"physical only for norm-conserving pseudopotentials without core correction)"
+    )
+    if mala_run is not None:
+        print(f"MALA / this project, band energy: {mala_time / ours_time:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
