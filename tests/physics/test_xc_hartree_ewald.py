@@ -149,3 +149,25 @@ def test_functional_names_from_pseudopotentials():
     assert functional_from_name("SLA PW PBX PBC") == "pbe"
     with pytest.raises(InputError, match="B3LYP"):
         functional_from_name("B3LYP", "Xx.b3lyp.UPF")
+
+
+@pytest.mark.parametrize("functional", ["lda-pz", "pbe"])
+def test_torch_gradients_of_hartree_and_xc_match_finite_differences(functional):
+    shape = (8, 6, 10)
+    points = _grid_points(shape)
+    g = 2 * np.pi * np.linalg.inv(CELL) @ np.array([1, 0, -1])
+    density = 0.03 + 0.01 * np.cos(points @ g) + 0.005 * np.sin(points @ (2 * g))
+    tensor = torch.tensor(density, requires_grad=True)
+    xc = xc_terms(tensor, CELL, functional)
+    (hartree_energy(tensor, CELL) + xc.energy - xc.potential_integral).backward()
+
+    def energy(values: np.ndarray) -> float:
+        terms = xc_terms(values, CELL, functional)
+        return hartree_energy(values, CELL) + terms.energy - terms.potential_integral
+
+    step = 1e-7
+    for index in [(0, 0, 0), (3, 2, 7), (7, 5, 1)]:
+        bump = np.zeros(shape)
+        bump[index] = step
+        slope = (energy(density + bump) - energy(density - bump)) / (2 * step)
+        assert tensor.grad[index].item() == pytest.approx(slope, rel=1e-5)

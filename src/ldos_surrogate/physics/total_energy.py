@@ -80,7 +80,11 @@ def free_energy_from_ldos(
     functional: str,
 ) -> tuple[BandTerms, TotalEnergyTerms]:
     """Everything from an LDOS (states/(eV Angstrom^3)): DOS (Eq. 5), Fermi level, E_b, -TS,
-    density (Eq. 6) at that Fermi level, and the total free energy (Eq. 7)."""
+    density (Eq. 6) at that Fermi level, and the total free energy (Eq. 7).
+
+    For a torch LDOS, E_b and -TS carry the gradient of the Fermi level (band_energy.py);
+    the density is taken at that Fermi level held fixed.
+    """
     terms = band_terms(density_of_states(ldos, cell), energies_ev, temperature_k, n_electrons)
     density = electron_density(ldos, energies_ev, float(terms.fermi_energy_ev), temperature_k)
     total = total_free_energy(

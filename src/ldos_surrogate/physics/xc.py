@@ -133,8 +133,9 @@ def xc_terms(density: Array, cell: np.ndarray, functional: str) -> XcTerms:
     if functional not in FUNCTIONALS:
         raise InputError(f"functional: {functional!r} is not one of {FUNCTIONALS}")
     given_tensor = isinstance(density, torch.Tensor)
+    track = given_tensor and density.requires_grad
     n = density if given_tensor else torch.as_tensor(np.asarray(density, dtype=np.float64))
-    if not (given_tensor and n.requires_grad):
+    if not track:
         n = n.detach().clone().requires_grad_(True)
     cell_bohr = np.asarray(cell, dtype=np.float64) / BOHR_ANGSTROM
     voxel_bohr3 = cell_volume(cell_bohr) / n.numel()
@@ -146,10 +147,10 @@ def xc_terms(density: Array, cell: np.ndarray, functional: str) -> XcTerms:
         gradient = torch.where(present, gradient, torch.zeros_like(gradient))
     eps = xc_energy_density(functional, safe, gradient)
     energy = HARTREE_EV * voxel_bohr3 * torch.sum(torch.where(present, n_bohr * eps, 0.0))
-    (derivative,) = torch.autograd.grad(
-        energy, n, create_graph=given_tensor and density.requires_grad
-    )
+    (derivative,) = torch.autograd.grad(energy, n, create_graph=track)
     potential_integral = torch.sum(derivative * n)
-    if given_tensor:
+    if track:
         return XcTerms(energy, potential_integral)
+    if given_tensor:
+        return XcTerms(energy.detach(), potential_integral.detach())
     return XcTerms(float(energy.detach()), float(potential_integral.detach()))
