@@ -134,7 +134,7 @@ def xc_terms(density: Array, cell: np.ndarray, functional: str) -> XcTerms:
         raise InputError(f"functional: {functional!r} is not one of {FUNCTIONALS}")
     given_tensor = isinstance(density, torch.Tensor)
     track = given_tensor and density.requires_grad
-    n = density if given_tensor else torch.as_tensor(np.asarray(density, dtype=np.float64))
+    n = density if given_tensor else torch.tensor(np.asarray(density, dtype=np.float64))
     if not track:
         n = n.detach().clone().requires_grad_(True)
     cell_bohr = np.asarray(cell, dtype=np.float64) / BOHR_ANGSTROM
