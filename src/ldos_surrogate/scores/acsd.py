@@ -126,8 +126,9 @@ def cosine_similarities(
 
 
 def _grid_rows(array: np.ndarray, name: str) -> np.ndarray:
-    """View (nx, ny, nz, c) or (n_grid, c) as (n_grid, c) without copying."""
-    if np.ndim(array) not in (2, 4):
+    """(nx, ny, nz, c) or (n_grid, c) as (n_grid, c) rows, a view where the layout allows."""
+    array = np.asarray(array)
+    if array.ndim not in (2, 4):
         raise InputError(
             f"{name}: needs shape (nx, ny, nz, c) or (n_grid, c), got {np.shape(array)}"
         )
