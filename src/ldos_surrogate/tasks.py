@@ -24,6 +24,7 @@ from ldos_surrogate.data.datamodule import LdosDataModule
 from ldos_surrogate.descriptors import SnapParams
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_write_text
+from ldos_surrogate.models.config import OptimizerConfig, SchedulerConfig, from_mapping
 from ldos_surrogate.models.metrics import EnergySetup, mean_absolute
 from ldos_surrogate.models.module import TEST_METRICS, VAL_METRIC, LdosModule
 from ldos_surrogate.models.network import NetworkConfig
@@ -45,9 +46,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("seed") is not None:
         lightning.seed_everything(cfg.seed, workers=True)
 
+    model = model_settings(cfg.model)
     datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
     datamodule.setup("fit")
-    module = build_module(cfg.model, datamodule, cfg.paths.get("pseudo_dirs") or [])
+    module = build_module(model, datamodule, cfg.paths.get("pseudo_dirs") or [])
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:
         check_resumable(ckpt_path, datamodule, module)
@@ -87,14 +89,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def build_module(
-    model_cfg: DictConfig, datamodule: LdosDataModule, pseudo_dirs: list[str]
-) -> LdosModule:
-    """The LightningModule for this data (widths, energy setup from its training split)."""
+def model_settings(model_cfg: DictConfig) -> dict[str, Any]:
+    """The ``model`` config as plain values, checked before any data is read."""
     model = OmegaConf.to_container(model_cfg, resolve=True)
     unknown = set(model) - MODEL_KEYS
     if unknown:
         raise InputError(f"model: unknown keys {sorted(unknown)}")
+    NetworkConfig.from_dict(model.get("network") or {})
+    from_mapping(OptimizerConfig, model.get("optimizer"), "model.optimizer")
+    if model.get("scheduler") is not None:
+        from_mapping(SchedulerConfig, model["scheduler"], "model.scheduler")
+    return model
+
+
+def build_module(
+    model: dict[str, Any], datamodule: LdosDataModule, pseudo_dirs: list[str]
+) -> LdosModule:
+    """The LightningModule for this data (widths, energy setup from its training split)."""
     setup = EnergySetup.from_snapshots(datamodule.snapshots("train"), pseudo_dirs)
     if setup.no_total_reason:
         log.info("total free energy not evaluated: %s", setup.no_total_reason)

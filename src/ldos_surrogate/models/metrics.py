@@ -11,6 +11,8 @@ snapshots (seed Eq. 12), in meV/atom.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,10 +26,16 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import EnergyGrid, Snapshot
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states, electron_density
-from ldos_surrogate.physics.pseudopotential import find_pseudopotential, read_upf
+from ldos_surrogate.physics.pseudopotential import (
+    Pseudopotential,
+    find_pseudopotential,
+    read_upf,
+)
 from ldos_surrogate.physics.total_energy import total_free_energy
 
 MEV_PER_EV = 1000.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,8 @@ class EnergySetup:
 
     energy_grid, temperature_k: of the training data (eV, K).
     valence: electrons per atom by element: the pseudopotential's Z_valence, or fitted to the
-        training snapshots' electron counts when the files are not found.
+        training snapshots' electron counts when the files are not found (empty when the
+        compositions cannot tell the elements apart).
     functional: xc functional of Eq. (7) ("lda-pz", "pbe"), or None when Eq. (7) cannot be
         evaluated from the LDOS; then ``no_total_reason`` says why.
     """
@@ -51,41 +60,22 @@ class EnergySetup:
     def from_snapshots(
         cls, snapshots: list[Snapshot], pseudo_dirs: Iterable[str | Path] = ()
     ) -> EnergySetup:
-        """From the training snapshots: their pseudopotential files (named in provenance,
-        looked up in ``pseudo_dirs``, next to the data and in QE's default places)."""
+        """From the training snapshots and the pseudopotential files named in their
+        provenance (looked up in ``pseudo_dirs``, next to the data, and QE's default places)."""
         first = snapshots[0]
-        pseudos, reason = {}, None
-        for element, filename in (first.meta.provenance.get("pseudopotentials") or {}).items():
-            directories = [*map(Path, pseudo_dirs), first.path, first.path.parent]
-            path = find_pseudopotential(filename, directories)
-            if path is None:
-                reason = f"pseudopotential {filename} not found"
-                break
-            pseudos[element] = read_upf(path)
         elements = sorted({s for snapshot in snapshots for s in _symbols(snapshot.atoms())})
-        if reason is None and set(elements) - set(pseudos):
-            reason = f"no pseudopotential named for {sorted(set(elements) - set(pseudos))}"
-        if reason is None:
-            valence = {element: pseudos[element].z_valence for element in elements}
-            reason = next(
-                (
-                    f"{p.path.name} is {p.pseudo_type} (Eq. 7 from the LDOS needs norm-conserving "
-                    "pseudopotentials without core correction and a known functional)"
-                    for p in pseudos.values()
-                    if not p.supports_total_energy
-                ),
-                None,
-            )
-            functionals = {pseudos[element].functional for element in elements}
-            if reason is None and len(functionals) > 1:
-                reason = "the pseudopotentials use different functionals"
+        pseudos, reason = _pseudopotentials(first, elements, pseudo_dirs)
+        if pseudos is None:
+            valence, functional = _fitted_valence(snapshots, elements), None
         else:
-            valence = _fitted_valence(snapshots, elements)
+            valence = {element: pseudos[element].z_valence for element in elements}
+            reason = _why_no_total(list(pseudos.values()))
+            functional = None if reason else pseudos[elements[0]].functional
         return cls(
             energy_grid=first.meta.energy_grid,
             temperature_k=first.meta.temperature_k,
             valence=valence,
-            functional=None if reason else functionals.pop(),
+            functional=functional,
             no_total_reason=reason,
         )
 
@@ -114,6 +104,36 @@ def _symbols(atoms: ase.Atoms) -> list[str]:
     return atoms.get_chemical_symbols()
 
 
+def _pseudopotentials(
+    snapshot: Snapshot, elements: list[str], pseudo_dirs: Iterable[str | Path]
+) -> tuple[dict[str, Pseudopotential] | None, str | None]:
+    """Headers of the snapshot's pseudopotential files by element, or None and the reason."""
+    names = snapshot.meta.provenance.get("pseudopotentials") or {}
+    directories = [*map(Path, pseudo_dirs), snapshot.path, snapshot.path.parent]
+    pseudos = {}
+    for element in elements:
+        if element not in names:
+            return None, f"no pseudopotential named for {element} in {snapshot.path}"
+        path = find_pseudopotential(names[element], directories)
+        if path is None:
+            return None, f"pseudopotential {names[element]} not found (set paths.pseudo_dirs)"
+        pseudos[element] = read_upf(path)
+    return pseudos, None
+
+
+def _why_no_total(pseudos: list[Pseudopotential]) -> str | None:
+    """None when Eq. (7) can be evaluated from the LDOS with these pseudopotentials."""
+    for pseudo in pseudos:
+        if not pseudo.supports_total_energy:
+            return (
+                f"{pseudo.path.name} is {pseudo.pseudo_type} ({pseudo.functional_name}): Eq. (7) "
+                "from the LDOS needs norm-conserving pseudopotentials without core correction"
+            )
+    if len({pseudo.functional for pseudo in pseudos}) > 1:
+        return "the pseudopotentials use different functionals"
+    return None
+
+
 def _fitted_valence(snapshots: list[Snapshot], elements: list[str]) -> dict[str, float]:
     """Electrons per atom by element, least-squares fitted to the snapshots' electron counts
     (empty when the compositions cannot tell the elements apart)."""
@@ -122,7 +142,10 @@ def _fitted_valence(snapshots: list[Snapshot], elements: list[str]) -> dict[str,
     solution, _, rank, _ = np.linalg.lstsq(counts, electrons, rcond=None)
     if rank < len(elements):
         return {}
-    return {element: float(value) for element, value in zip(elements, solution, strict=True)}
+    # electron counts are whole or simple numbers: round away the least-squares noise
+    return {
+        element: round(float(value), 6) for element, value in zip(elements, solution, strict=True)
+    }
 
 
 @dataclass(frozen=True)
@@ -134,19 +157,6 @@ class LdosEnergies:
     band_energy_ev: float
     entropy_contribution_ev: float
     total_free_energy_ev: float | None
-
-    def per_atom_mev(self) -> dict[str, float]:
-        """Band energy, -TS and total free energy in meV/atom (JSON-able)."""
-        values = {
-            "band_energy": self.band_energy_ev,
-            "entropy_contribution": self.entropy_contribution_ev,
-            "total_free_energy": self.total_free_energy_ev,
-        }
-        return {
-            f"{key}_mev_per_atom": MEV_PER_EV * value / self.n_atoms
-            for key, value in values.items()
-            if value is not None
-        }
 
 
 def ldos_energies(
@@ -207,9 +217,27 @@ def snapshot_energies(
     return energies
 
 
-def energy_errors(predicted: LdosEnergies, reference: LdosEnergies) -> dict[str, float]:
+def predicted_energies(
+    ldos: np.ndarray, snapshot: Snapshot, setup: EnergySetup, with_total: bool
+) -> LdosEnergies | None:
+    """`snapshot_energies` of a network's LDOS, or None when the prediction is unusable: its
+    DOS cannot hold the snapshot's electrons within the energy window, or it is not finite
+    (an untrained or diverged network). Such a prediction scores an infinite error."""
+    try:
+        return snapshot_energies(ldos, snapshot, setup, with_total)
+    except InputError as error:
+        log.warning("%s: predicted LDOS unusable (%s)", snapshot.name, error)
+        return None
+
+
+def energy_errors(predicted: LdosEnergies | None, reference: LdosEnergies) -> dict[str, float]:
     """Predicted minus reference: band energy and total free energy (meV/atom), Fermi level
-    (meV); the total only when both have it."""
+    (meV); the total only when the reference has it; infinite for an unusable prediction."""
+    keys = ["band_energy_error_mev_per_atom", "fermi_energy_error_mev"]
+    if reference.total_free_energy_ev is not None:
+        keys.append("total_free_energy_error_mev_per_atom")
+    if predicted is None:
+        return dict.fromkeys(keys, math.inf)
     per_atom = MEV_PER_EV / reference.n_atoms
     errors = {
         "band_energy_error_mev_per_atom": per_atom

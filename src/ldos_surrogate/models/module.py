@@ -31,6 +31,7 @@ from ldos_surrogate.models.metrics import (
     energy_errors,
     ldos_rmse,
     mean_absolute,
+    predicted_energies,
     snapshot_energies,
 )
 from ldos_surrogate.models.network import network_from_config
@@ -150,13 +151,13 @@ class LdosModule(LightningModule):
                 self.hparams.inference_batch_size,
             )
             ldos = ldos.numpy().reshape(*snapshot.meta.grid_shape, -1)
-            predicted = snapshot_energies(ldos, snapshot, self.energy_setup, with_total)
+            predicted = predicted_energies(ldos, snapshot, self.energy_setup, with_total)
             reference = self._reference(snapshot, with_total)
             result: dict[str, Any] = {"errors": energy_errors(predicted, reference)}
             if with_total:
                 true_ldos = snapshot.ldos()
                 result["errors"]["ldos_rmse"] = ldos_rmse(ldos, true_ldos)
-                result["predicted_ev"] = asdict(predicted)
+                result["predicted_ev"] = asdict(predicted) if predicted else None
                 result["dft_ldos_ev"] = asdict(reference)
                 cell = snapshot.meta.cell
                 self.test_dos[snapshot.name] = (

@@ -86,13 +86,19 @@ class Prediction:
     energies: LdosEnergies
 
     def energies_json(self) -> dict[str, Any]:
-        """Energies in eV and meV/atom (JSON-able)."""
+        """Fermi level and energies in eV, the energies also in eV/atom (JSON-able)."""
+        energies = asdict(self.energies)
+        n_atoms = energies.pop("n_atoms")
         return {
-            "n_atoms": len(self.atoms),
+            "n_atoms": n_atoms,
             "n_electrons": self.n_electrons,
             "grid_shape": list(self.density.shape),
-            "energies_ev": asdict(self.energies),
-            "per_atom": self.energies.per_atom_mev(),
+            "energies_ev": energies,
+            "energies_ev_per_atom": {
+                key: value / n_atoms
+                for key, value in energies.items()
+                if key != "fermi_energy_ev" and value is not None
+            },
         }
 
     def write(self, out_dir: str | Path) -> tuple[Path, Path]:
@@ -162,9 +168,7 @@ class LdosPredictor:
                 f"descriptors: expected (nx, ny, nz, {self.descriptor_scaler.n_columns}), "
                 f"got {descriptors.shape}"
             )
-        rows = torch.from_numpy(np.ascontiguousarray(descriptors, np.float32)).reshape(
-            -1, descriptors.shape[3]
-        )
+        rows = torch.from_numpy(np.array(descriptors, np.float32)).reshape(-1, descriptors.shape[3])
         scaled = self.descriptor_scaler.transform(rows)
         ldos = predict_ldos(self.network, scaled, self.ldos_scaler, self.batch_size)
         return ldos.numpy().reshape(*descriptors.shape[:3], -1)
