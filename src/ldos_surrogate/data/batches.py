@@ -29,13 +29,20 @@ from ldos_surrogate.data.scalers import AffineScaler
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class _Epochs:
-    """Batch count and the random generator of each epoch."""
+class _ScaledBatches:
+    """Batch count, the random generator of each epoch and the scaling of a batch."""
 
     def __init__(
-        self, n_points: int, batch_size: int, shuffle: bool, seed: int, first_epoch: int
+        self,
+        n_points: int,
+        scalers: tuple[AffineScaler, AffineScaler],
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        first_epoch: int,
     ) -> None:
         self.n_points = n_points
+        self.input_scaler, self.target_scaler = scalers
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -50,6 +57,14 @@ class _Epochs:
         self.epoch += 1
         return generator
 
+    def _batch(self, inputs: torch.Tensor, targets: torch.Tensor, index: torch.Tensor) -> Batch:
+        """Rows ``index`` gathered (index_select copies; several times faster than
+        ``inputs[index]``) and scaled in place."""
+        return (
+            self.input_scaler.transform_(inputs.index_select(0, index)),
+            self.target_scaler.transform_(targets.index_select(0, index)),
+        )
+
 
 def _order(n: int, generator: np.random.Generator | None) -> torch.Tensor:
     """A random permutation of range(n), or range(n) itself without a generator."""
@@ -58,7 +73,7 @@ def _order(n: int, generator: np.random.Generator | None) -> torch.Tensor:
     return torch.from_numpy(generator.permutation(n))
 
 
-class InMemoryBatches(_Epochs):
+class InMemoryBatches(_ScaledBatches):
     """Batches drawn from whole-split tensors held in memory (unscaled, float32)."""
 
     def __init__(
@@ -71,21 +86,16 @@ class InMemoryBatches(_Epochs):
         seed: int,
         first_epoch: int = 0,
     ) -> None:
-        super().__init__(len(inputs), batch_size, shuffle, seed, first_epoch)
+        super().__init__(len(inputs), scalers, batch_size, shuffle, seed, first_epoch)
         self.inputs, self.targets = inputs, targets
-        self.input_scaler, self.target_scaler = scalers
 
     def __iter__(self) -> Iterator[Batch]:
         order = _order(self.n_points, self._next_generator()).to(self.inputs.device)
         for start in range(0, self.n_points, self.batch_size):
-            index = order[start : start + self.batch_size]
-            yield (
-                self.input_scaler.transform_(self.inputs[index]),
-                self.target_scaler.transform_(self.targets[index]),
-            )
+            yield self._batch(self.inputs, self.targets, order[start : start + self.batch_size])
 
 
-class LazyBatches(_Epochs):
+class LazyBatches(_ScaledBatches):
     """Batches read from disk chunk by chunk; memory stays at one buffer plus one batch.
 
     ``chunk_points`` grid points make a chunk; a buffer holds ``chunks_per_buffer`` chunks
@@ -103,9 +113,10 @@ class LazyBatches(_Epochs):
         chunks_per_buffer: int,
         first_epoch: int = 0,
     ) -> None:
-        super().__init__(sum(g.n_points for g in grids), batch_size, shuffle, seed, first_epoch)
-        self.input_scaler, self.target_scaler = scalers
+        n_points = sum(g.n_points for g in grids)
+        super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch)
         self.chunks_per_buffer = chunks_per_buffer
+        self.chunk_points = chunk_points
         self.chunks = [
             (grid, start, min(start + chunk_points, grid.n_points))
             for grid in grids
@@ -115,37 +126,36 @@ class LazyBatches(_Epochs):
     def __iter__(self) -> Iterator[Batch]:
         generator = self._next_generator()
         chunk_order = _order(len(self.chunks), generator).tolist()
-        carried = self._empty_buffer(0)
+        # one buffer per epoch, refilled in place: batches are copies, never views of it
+        buffer = self._empty(self.chunks_per_buffer * self.chunk_points + self.batch_size)
+        carried = self._empty(0)
         for first in range(0, len(chunk_order), self.chunks_per_buffer):
             group = [self.chunks[i] for i in chunk_order[first : first + self.chunks_per_buffer]]
-            inputs, targets = self._read_buffer(group, carried)
+            inputs, targets = self._fill(buffer, carried, group)
             order = _order(len(inputs), generator)
             is_last = first + self.chunks_per_buffer >= len(chunk_order)
             n_served = len(inputs) if is_last else len(inputs) // self.batch_size * self.batch_size
             for start in range(0, n_served, self.batch_size):
-                index = order[start : min(start + self.batch_size, n_served)]
-                yield (
-                    self.input_scaler.transform_(inputs[index]),
-                    self.target_scaler.transform_(targets[index]),
-                )
+                end = min(start + self.batch_size, n_served)
+                yield self._batch(inputs, targets, order[start:end])
             rest = order[n_served:]
-            carried = (inputs[rest], targets[rest])
+            carried = (inputs.index_select(0, rest), targets.index_select(0, rest))
 
-    def _empty_buffer(self, n_points: int) -> Batch:
+    def _empty(self, n_points: int) -> Batch:
         grid = self.chunks[0][0]
         return (
             torch.empty(n_points, grid.descriptors.n_columns),
             torch.empty(n_points, grid.ldos.n_columns),
         )
 
-    def _read_buffer(self, group: list[tuple[SnapshotGrids, int, int]], carried: Batch) -> Batch:
-        """The carried points followed by the rows of every chunk in ``group``."""
-        n_carried = len(carried[0])
-        inputs, targets = self._empty_buffer(
-            n_carried + sum(stop - start for _, start, stop in group)
-        )
-        inputs[:n_carried], targets[:n_carried] = carried
-        offset = n_carried
+    def _fill(
+        self, buffer: Batch, carried: Batch, group: list[tuple[SnapshotGrids, int, int]]
+    ) -> Batch:
+        """Views of ``buffer`` holding the carried points, then the rows of each chunk."""
+        n_points = len(carried[0]) + sum(stop - start for _, start, stop in group)
+        inputs, targets = buffer[0][:n_points], buffer[1][:n_points]
+        offset = len(carried[0])
+        inputs[:offset], targets[:offset] = carried
         for grid, start, stop in group:
             grid.descriptors.read_into(start, inputs[offset : offset + stop - start].numpy())
             grid.ldos.read_into(start, targets[offset : offset + stop - start].numpy())
