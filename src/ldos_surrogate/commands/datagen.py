@@ -1,0 +1,97 @@
+"""``ldos-surrogate datagen``: DFT snapshots at temperature T with Quantum ESPRESSO.
+
+Example: ``ldos-surrogate datagen --element Al --supercell 1 --temperature 298
+--snapshots 8 --out data/al_fcc_298K``. Rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ldos_surrogate.datagen.dataset import LDOS_DTYPES, LDOS_METHODS, DatagenSettings, Generator
+from ldos_surrogate.datagen.elements import ELEMENTS
+from ldos_surrogate.datagen.ldos import KERNELS
+from ldos_surrogate.datagen.qe import QeRunner
+
+DEFAULTS = DatagenSettings(element="Al", supercell=1, temperature_k=298.0)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "datagen",
+        help="generate DFT snapshots (Quantum ESPRESSO) into a data set folder",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--element", required=True, help=f"one of {sorted(ELEMENTS)}")
+    add("--supercell", type=int, default=1, help="conventional cell repeated n x n x n")
+    add("--temperature", type=float, required=True, help="temperature in K")
+    add("--snapshots", type=int, required=True, help="number of snapshots")
+    add("--out", type=Path, required=True, help="data set folder")
+    add("--seed", type=int, default=DEFAULTS.seed, help="seed of the thermal displacements")
+    add("--ecutwfc", type=float, default=None, help="cutoff in Ry (default: the element's)")
+    add("--kmesh", type=int, nargs=3, default=DEFAULTS.k_mesh, help="SCF k-mesh")
+    add("--nscf-kmesh", type=int, nargs=3, default=None, help="NSCF k-mesh (default: SCF's)")
+    add(
+        "--energy-below",
+        type=float,
+        default=DEFAULTS.energy_below_fermi_ev,
+        help="energy grid start below the Fermi energy, eV",
+    )
+    add(
+        "--energy-above",
+        type=float,
+        default=DEFAULTS.energy_above_fermi_ev,
+        help="energy grid end above the Fermi energy, eV",
+    )
+    add("--energy-spacing", type=float, default=DEFAULTS.energy_spacing_ev, help="eV")
+    add(
+        "--kernel",
+        choices=KERNELS,
+        default=DEFAULTS.broadening_kernel,
+        help="LDOS broadening kernel",
+    )
+    add(
+        "--width",
+        type=float,
+        default=DEFAULTS.broadening_width_ev,
+        help="LDOS broadening width (Gaussian sigma), eV",
+    )
+    add("--ldos-method", choices=LDOS_METHODS, default=DEFAULTS.ldos_method)
+    add(
+        "--ldos-dtype",
+        choices=sorted(LDOS_DTYPES),
+        default=DEFAULTS.ldos_dtype,
+        help="storage precision of ldos.npy",
+    )
+    add("--pseudo-dir", default=DEFAULTS.pseudo_dir, help="pseudopotential directory")
+    add("--mpi", type=int, default=1, help="run QE under mpirun -np N")
+    add("--timeout", type=float, default=None, help="seconds per QE run")
+    add("--scratch", type=Path, default=None, help="scratch directory (default: system temp)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = DatagenSettings(
+        element=args.element,
+        supercell=args.supercell,
+        temperature_k=args.temperature,
+        seed=args.seed,
+        ecutwfc_ry=args.ecutwfc,
+        k_mesh=tuple(args.kmesh),
+        nscf_k_mesh=tuple(args.nscf_kmesh) if args.nscf_kmesh else None,
+        energy_below_fermi_ev=args.energy_below,
+        energy_above_fermi_ev=args.energy_above,
+        energy_spacing_ev=args.energy_spacing,
+        broadening_kernel=args.kernel,
+        broadening_width_ev=args.width,
+        ldos_method=args.ldos_method,
+        ldos_dtype=args.ldos_dtype,
+        pseudo_dir=args.pseudo_dir,
+    )
+    generator = Generator(settings, args.out, QeRunner(args.mpi, args.timeout), args.scratch)
+    names = generator.run(args.snapshots)
+    print(f"{args.out}: {len(names)} snapshots")
+    return 0

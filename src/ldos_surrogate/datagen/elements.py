@@ -1,0 +1,59 @@
+"""The elements the data generator knows: crystal, pseudopotential, Debye temperature.
+
+Supercells are built from a cubic (or, for hcp, orthorhombic) conventional cell repeated
+n x n x n times: fcc Al gives 4 n^3 atoms, hcp Mg 4 n^3 atoms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ase
+import ase.build
+
+from ldos_surrogate.errors import InputError
+
+
+@dataclass(frozen=True)
+class Element:
+    """One element's crystal and DFT set-up. Lengths in Angstrom, temperatures in K."""
+
+    symbol: str
+    crystal: str  # "fcc" or "hcp"
+    lattice_a: float
+    lattice_c: float | None
+    pseudopotential: str  # file name in the pseudopotential directory
+    debye_temperature_k: float
+    ecutwfc_ry: float  # plane-wave cutoff (measured converged for energy differences)
+
+    def supercell(self, repeat: int) -> ase.Atoms:
+        """The ideal crystal, conventional cell repeated ``repeat`` times along each axis."""
+        if repeat < 1:
+            raise InputError(f"supercell: expected a repeat count >= 1, got {repeat}")
+        if self.crystal == "fcc":
+            cell = ase.build.bulk(self.symbol, "fcc", a=self.lattice_a, cubic=True)
+        else:
+            cell = ase.build.bulk(
+                self.symbol, "hcp", a=self.lattice_a, c=self.lattice_c, orthorhombic=True
+            )
+        return cell.repeat((repeat, repeat, repeat))
+
+
+# Al: a = 4.05 Angstrom (room temperature), Debye temperature 428 K (Kittel, Introduction to
+# Solid State Physics, table 5.1). Mg: hcp a = 3.21, c = 5.21 Angstrom, Debye temperature
+# 400 K (same table). Cutoffs: Al total-energy differences between two thermal snapshots
+# change by < 0.1 meV/atom from 12 to 30 Ry with Al.pz-vbc.
+ELEMENTS = {
+    "Al": Element("Al", "fcc", 4.05, None, "Al.pz-vbc.UPF", 428.0, 12.0),
+    "Mg": Element("Mg", "hcp", 3.21, 5.21, "Mg.pz-n-vbc.UPF", 400.0, 16.0),
+}
+
+
+def element(symbol: str) -> Element:
+    """Look up an element; InputError for one the generator does not know."""
+    try:
+        return ELEMENTS[symbol]
+    except KeyError as error:
+        raise InputError(
+            f"--element {symbol!r}: unknown element, expected one of {sorted(ELEMENTS)}"
+        ) from error

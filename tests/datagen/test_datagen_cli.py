@@ -1,0 +1,120 @@
+"""The ``ldos-surrogate datagen`` command end to end on a tiny real case (4-atom Al, 8 Ry,
+2x2x2 k-points): physics of the result, resume, a killed run, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ldos_surrogate.cli import main
+from ldos_surrogate.datagen.ldos import broadened_dos
+from ldos_surrogate.io.store import dataset_names, read_dataset
+from ldos_surrogate.physics.dos import density_of_states
+from ldos_surrogate.physics.fermi import number_of_electrons
+
+TINY = [
+    "--element",
+    "Al",
+    "--supercell",
+    "1",
+    "--temperature",
+    "298",
+    "--kmesh",
+    "2",
+    "2",
+    "2",
+    "--ecutwfc",
+    "8",
+    "--energy-spacing",
+    "0.1",
+    "--width",
+    "0.1",
+]
+
+
+def datagen(out, snapshots: int, *extra: str) -> list[str]:
+    return ["datagen", *TINY, "--snapshots", str(snapshots), "--out", str(out), *extra]
+
+
+def test_generates_physical_snapshots_and_resumes(qe, tmp_path, capsys):
+    out = tmp_path / "al"
+    assert main(datagen(out, 1)) == 0
+    first_written = (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns
+    assert main(datagen(out, 2)) == 0  # resumes: only snapshot 1 is computed
+    assert (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns == first_written
+    snapshots = read_dataset(out)
+    assert [s.name for s in snapshots] == ["snapshot_0000", "snapshot_0001"]
+    grids = {json.dumps(s.meta.to_json()["energy_grid_ev"]) for s in snapshots}
+    assert len(grids) == 1  # one energy grid for the whole data set
+    for snapshot in snapshots:
+        meta = snapshot.meta
+        assert meta.n_electrons == 12.0 and meta.broadening.kernel == "gaussian"
+        assert snapshot.ldos().shape[:3] == snapshot.density().shape == meta.grid_shape
+        assert snapshot.density().sum() * meta.voxel_volume == pytest.approx(12.0, rel=1e-8)
+        # the LDOS integrates to the eigenvalue DOS broadened the same way (float16 storage)
+        states = meta.provenance["kohn_sham_states"]
+        expected = broadened_dos(
+            np.array(states["eigenvalues_ev"]),
+            np.array(states["k_weights"]),
+            meta.energy_grid,
+            meta.broadening,
+        )
+        occupied = meta.energy_grid.energies, meta.fermi_energy_ev, meta.temperature_k
+        electrons = number_of_electrons(density_of_states(snapshot.ldos(), meta.cell), *occupied)
+        assert electrons == pytest.approx(number_of_electrons(expected, *occupied), rel=1e-4)
+        assert electrons == pytest.approx(12.0, rel=0.02)  # 2x2x2 k-points, 0.1 eV broadening
+        assert meta.provenance["code"] == "Quantum ESPRESSO"
+        assert set(meta.reference) >= {"total_free_energy", "band_energy", "smearing_ts"}
+    assert "2 snapshots" in capsys.readouterr().out
+
+
+def test_killed_run_leaves_no_partial_snapshot_and_resumes(qe, tmp_path):
+    out, scratch = tmp_path / "al", tmp_path / "scratch"
+    scratch.mkdir()
+    command = [
+        sys.executable,
+        "-m",
+        "ldos_surrogate.cli",
+        *datagen(out, 2, "--scratch", str(scratch)),
+    ]
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not list(scratch.glob("snapshot_0001.*/nscf.in")):  # second snapshot under way
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert dataset_names(out) == ["snapshot_0000"]
+    assert not (out / "snapshot_0001").exists()
+    assert main(datagen(out, 2)) == 0
+    assert dataset_names(out) == ["snapshot_0000", "snapshot_0001"]
+
+
+def test_changed_settings_refuse_to_resume(qe, tmp_path, capsys):
+    out = tmp_path / "al"
+    (out).mkdir()
+    (out / "datagen.json").write_text(json.dumps({"settings": {"element": "Al", "seed": 1}}))
+    assert main(datagen(out, 1)) == 2
+    assert "datagen.json" in capsys.readouterr().err
+
+
+def test_bad_input_is_one_clear_error(qe, tmp_path, capsys, monkeypatch):
+    assert main(datagen(tmp_path / "x", 1, "--pseudo-dir", str(tmp_path))) == 2
+    assert "Al.pz-vbc.UPF: pseudopotential missing" in capsys.readouterr().err
+    args = datagen(tmp_path / "x", 1)
+    args[args.index("Al")] = "Xx"
+    assert main(args) == 2
+    assert "--element 'Xx': unknown element" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(datagen(tmp_path / "x", 1)) == 2
+    assert "pw.x: not found on PATH" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # nothing written
