@@ -6,7 +6,10 @@ Then the full post-processing of this project on the same snapshot: DOS, Fermi l
 band energy, -TS, density (Eq. 6), Hartree, xc, Ewald and the total (Eq. 7). MALA needs
 QE's compiled total-energy module for the latter, so it has no counterpart here.
 
-    .venv/bin/python benchmarks/postprocessing.py [--snapshot DIR] [--repeats N]
+    .venv/bin/python benchmarks/postprocessing.py [--snapshot DIR] [--repeats N] [--threads T]
+
+torch runs on T threads (default 1, like MALA's numpy/mpmath code: on a shared 2-core
+machine more threads only contend with the other jobs).
 
 Default snapshot: MALA's Be2 snapshot 0 (../shared/data/mala_be2), energy grid -5, 2.5, 11.
 """
@@ -19,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ldos_surrogate.io.open import open_snapshot
 from ldos_surrogate.io.store import EnergyGrid
@@ -69,7 +73,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snapshot", default=str(BE2), help="store folder or MALA prefix")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     snapshot = open_snapshot(args.snapshot, EnergyGrid(-5.0, 2.5, 11))
     meta, atoms = snapshot.meta, snapshot.atoms()
     ldos = np.array(snapshot.ldos())
