@@ -133,3 +133,15 @@ def test_info_command_prints_grid_and_references(be2_store, capsys):
 def test_info_command_reports_bad_input_in_one_line(tmp_path, capsys):
     assert main(["info", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    from ldos_surrogate.io.atomic import atomic_directory, atomic_write_text
+
+    atomic_write_text(tmp_path / "note.txt", "x")
+    with atomic_directory(tmp_path / "folder") as folder:
+        (folder / "a").write_text("y")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "note.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o777 & ~mask
