@@ -98,8 +98,9 @@ class InMemoryBatches(_ScaledBatches):
 class LazyBatches(_ScaledBatches):
     """Batches read from disk chunk by chunk; memory stays at one buffer plus one batch.
 
-    ``chunk_points`` grid points make a chunk; a buffer holds ``chunks_per_buffer`` chunks
-    plus the fewer than ``batch_size`` points carried over from the previous buffer.
+    Up to ``chunk_points`` consecutive grid points of one snapshot make a chunk; a buffer
+    holds ``chunks_per_buffer`` chunks plus the fewer than ``batch_size`` points carried over
+    from the previous buffer.
     """
 
     def __init__(
@@ -116,7 +117,6 @@ class LazyBatches(_ScaledBatches):
         n_points = sum(g.n_points for g in grids)
         super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch)
         self.chunks_per_buffer = chunks_per_buffer
-        self.chunk_points = chunk_points
         self.chunks = [
             (grid, start, min(start + chunk_points, grid.n_points))
             for grid in grids
@@ -127,7 +127,8 @@ class LazyBatches(_ScaledBatches):
         generator = self._next_generator()
         chunk_order = _order(len(self.chunks), generator).tolist()
         # one buffer per epoch, refilled in place: batches are copies, never views of it
-        buffer = self._empty(self.chunks_per_buffer * self.chunk_points + self.batch_size)
+        longest_chunk = max(stop - start for _, start, stop in self.chunks)
+        buffer = self._empty(self.chunks_per_buffer * longest_chunk + self.batch_size)
         carried = self._empty(0)
         for first in range(0, len(chunk_order), self.chunks_per_buffer):
             group = [self.chunks[i] for i in chunk_order[first : first + self.chunks_per_buffer]]
