@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -13,7 +16,9 @@ from ldos_surrogate.datagen.ldos import (
     density_from_wavefunctions,
     ldos_from_wavefunctions,
 )
+from ldos_surrogate.datagen.qe import QeRunner
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.io.qe_output import UnconvergedEigenvaluesError
 from ldos_surrogate.io.store import Broadening, EnergyGrid
 
 FERMI_DIRAC = Broadening("fermi-dirac", 0.1)
@@ -94,3 +99,27 @@ def test_grid_point_ijk_sits_at_fractional_ijk_over_n(tiny_al, tmp_path):
     expected = np.roll(tiny_al["density"], 1, axis=0)
     assert np.abs(moved - expected).max() <= 1e-6 * expected.max()
     assert np.abs(moved - tiny_al["density"]).max() > 1e-3 * expected.max()  # it did move
+
+
+def test_unconverged_nscf_is_repeated_with_more_bands(tiny_al, tmp_path):
+    workdir = tmp_path / "run"
+    shutil.copytree(tiny_al["workdir"], workdir)
+    calls = []
+
+    class FirstNscfUnconverged(QeRunner):
+        def run(self, executable, input_text, workdir, name):
+            calls.append((name, re.search(r"nbnd = (\d+)", input_text).group(1)))
+            log = super().run(executable, input_text, workdir, name)
+            if len(calls) == 1:
+                raise UnconvergedEigenvaluesError(f"{log}: as if pw.x had warned")
+            return log
+
+    runner = FirstNscfUnconverged()
+    nscf = dft.run_pw(tiny_al["atoms"], tiny_al["settings"], runner, workdir, "nscf", n_bands=8)
+    assert calls == [("nscf", "8"), ("nscf_more_bands", "12")]
+    # the interior bands agree; the old top band was the least converged (1e-4 eV)
+    np.testing.assert_allclose(
+        nscf.eigenvalues[:, :7], tiny_al["nscf"].eigenvalues[:, :7], atol=1e-6
+    )
+    np.testing.assert_allclose(nscf.eigenvalues[:, 7], tiny_al["nscf"].eigenvalues[:, 7], atol=1e-3)
+    assert nscf.fermi_energy == pytest.approx(tiny_al["nscf"].fermi_energy, abs=1e-6)

@@ -235,7 +235,7 @@ def _provenance(s: DatagenSettings, scf, nscf, n_bands: int, clock: dict) -> dic
         "ecutrho_ry": scf.ecutrho_ry,
         "k_mesh": list(scf.k_mesh),
         "nscf_k_mesh": list(nscf.k_mesh),
-        "nbnd": n_bands,
+        "nbnd": int(nscf.eigenvalues.shape[1]),
         "smearing": {"kind": scf.smearing, "width_ev": scf.smearing_width},
         "symmetry": "none (nosym), time reversal only",
         "ldos_method": s.ldos_method,

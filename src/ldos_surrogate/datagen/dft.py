@@ -27,10 +27,13 @@ from ldos_surrogate.io.qe_output import (
     BOHR_IN_ANGSTROM,
     RYDBERG_IN_EV,
     PwResult,
+    UnconvergedEigenvaluesError,
     read_pp_plot,
     read_pw_xml,
 )
 from ldos_surrogate.io.store import Broadening, EnergyGrid
+
+EXTRA_BANDS_ON_RETRY = 4
 
 # Kernel tails beyond these many widths are below 1e-8 of the peak: a state farther than
 # that outside the energy grid contributes nothing.
@@ -50,8 +53,21 @@ def run_pw(
     calculation: str,
     n_bands: int | None = None,
 ) -> PwResult:
-    """Run pw.x ('scf' or 'nscf') and read its XML; InputError unless it converged."""
-    log = runner.run("pw.x", pw_input(atoms, settings, calculation, n_bands), workdir, calculation)
+    """Run pw.x ('scf' or 'nscf') and read its XML; InputError unless it converged.
+
+    An nscf run that leaves eigenvalues unconverged is repeated once with
+    ``EXTRA_BANDS_ON_RETRY`` more bands: the unconverged states are the highest ones, nearly
+    degenerate with the first band left out; with more bands they become interior ones.
+    """
+    try:
+        log = runner.run(
+            "pw.x", pw_input(atoms, settings, calculation, n_bands), workdir, calculation
+        )
+    except UnconvergedEigenvaluesError:
+        if n_bands is None:
+            raise
+        text = pw_input(atoms, settings, calculation, n_bands + EXTRA_BANDS_ON_RETRY)
+        log = runner.run("pw.x", text, workdir, f"{calculation}_more_bands")
     run = read_pw_xml(save_dir(workdir) / "data-file-schema.xml")
     if run.scf_converged is False:
         raise InputError(f"{log}: pw.x SCF convergence NOT achieved")

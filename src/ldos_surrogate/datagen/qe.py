@@ -46,9 +46,12 @@ class PwSettings:
 
 
 def pw_input(
-    atoms: ase.Atoms, settings: PwSettings, calculation: str, n_bands: int | None = None
+    atoms: ase.Atoms,
+    settings: PwSettings,
+    calculation: str,
+    n_bands: int | None = None,
 ) -> str:
-    """A pw.x input for ``calculation`` 'scf' or 'nscf' (nscf: ``n_bands`` bands, cg)."""
+    """A pw.x input for ``calculation`` 'scf' or 'nscf' (nscf: ``n_bands`` bands, PPCG)."""
     species = sorted(set(atoms.get_chemical_symbols()))
     masses = {s: m for s, m in zip(atoms.get_chemical_symbols(), atoms.get_masses(), strict=True)}
     system = [

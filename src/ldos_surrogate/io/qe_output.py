@@ -157,6 +157,10 @@ def _floats(text: str) -> list[float]:
     return [float(value) for value in text.split()]
 
 
+class UnconvergedEigenvaluesError(InputError):
+    """An nscf run ended with eigenstates above the diagonalisation threshold."""
+
+
 def check_pw_log(path: str | Path) -> None:
     """Raise InputError unless the pw.x text output at ``path`` ends normally and converged.
 
@@ -173,7 +177,9 @@ def check_pw_log(path: str | Path) -> None:
         raise InputError(f"{path}: pw.x SCF convergence NOT achieved")
     non_self_consistent = "Band Structure Calculation" in text  # nscf/bands runs
     if non_self_consistent and "eigenvalues not converged" in text:
-        raise InputError(f"{path}: pw.x eigenvalues not converged (more bands or cg steps?)")
+        raise UnconvergedEigenvaluesError(
+            f"{path}: pw.x eigenvalues not converged (more bands or cg steps?)"
+        )
     error = re.search(r"%{20,}\n(.*?)\n\s*%{20,}", text, flags=re.S)
     if error:
         raise InputError(f"{path}: pw.x stopped with an error: {' '.join(error.group(1).split())}")
