@@ -1,4 +1,5 @@
-"""`ldos-surrogate import-mala DIR --energy-grid START SPACING COUNT --rcut R --twojmax J --out DATASET`."""
+"""`ldos-surrogate import-mala DIR --energy-grid START SPACING COUNT --rcut R --twojmax J
+--out DATASET`: a MALA-format data set into the snapshot store and the descriptor cache."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ the training snapshots only: descriptors are standardised per feature, the LDOS 
 Memory: the data of all splits takes n_points (n_features + n_energies) 4 bytes. When that
 fits in ``memory_budget_mb`` it is held in memory, on the trainer's device once a trainer
 asks for batches (GPU memory when training on a GPU), and batches are gathered from it;
-otherwise batches are read from disk through a buffer of half the budget (see `batches`),
-so a data set larger than RAM trains. Either way the training order is shuffled across
+otherwise batches are read from disk through a buffer of at most half the budget (see
+`batches`), so a data set larger than RAM trains. Either way the training order is shuffled across
 snapshots and fixed by ``seed`` and the epoch number; validation and test are in order.
 
 Checkpoints: Lightning stores `state_dict` (descriptor parameters and both scalers, plain
@@ -318,10 +318,11 @@ def _check_consistent(grids: list[SnapshotGrids]) -> None:
                 f"{grid.descriptors.source}: {grid.descriptors.n_columns} descriptor columns, "
                 f"but {first.descriptors.source} has {first.descriptors.n_columns}"
             )
-        if grid.snapshot.meta.energy_grid != first.snapshot.meta.energy_grid:
+        ours, theirs = grid.snapshot, first.snapshot
+        if ours.meta.energy_grid != theirs.meta.energy_grid:
             raise InputError(
-                f"{grid.snapshot.path / META_FILE}: energy_grid_ev {grid.snapshot.meta.energy_grid} "
-                f"differs from {first.snapshot.meta.energy_grid} of {first.snapshot.path / META_FILE}"
+                f"{ours.path / META_FILE}: energy_grid_ev {ours.meta.energy_grid} differs "
+                f"from {theirs.meta.energy_grid} of {theirs.path / META_FILE}"
             )
 
 
