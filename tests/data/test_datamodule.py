@@ -16,7 +16,7 @@ from ldos_surrogate.data.datamodule import LdosDataModule
 from ldos_surrogate.data.scalers import AffineScaler
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
-from ldos_surrogate.io.store import add_to_manifest
+from ldos_surrogate.io.store import add_to_manifest, read_snapshot, write_snapshot
 
 BE2_PARAMS = {"rcut": 4.67637, "twojmax": 10}
 TRAIN = ["Be_snapshot0", "Be_snapshot1", "Be_snapshot2"]
@@ -293,3 +293,23 @@ def test_manifest_order_is_independent_of_split_order(be2_store):
     datamodule = make_datamodule(be2_store, train=list(reversed(TRAIN)))
     assert [s.name for s in datamodule.snapshots("train")] == list(reversed(TRAIN))
     assert names[:3] == TRAIN
+
+
+def test_float16_ldos_is_served_alike_in_both_modes(be2_store, tmp_path):
+    """A store may keep the LDOS as float16 (half the disk): both modes read it the same."""
+    store = tmp_path / "half"
+    for name in TRAIN + VAL:
+        snapshot = read_snapshot(be2_store / name)
+        write_snapshot(
+            store / name, snapshot.meta, snapshot.atoms(), snapshot.ldos(), ldos_dtype=np.float16
+        )
+        shutil.copytree(be2_store / name / ".descriptor_cache", store / name / ".descriptor_cache")
+        add_to_manifest(store, name)
+    served = {}
+    for budget_mb in (IN_MEMORY_MB, LAZY_MB):
+        datamodule = make_datamodule(store, budget_mb)
+        served[datamodule.in_memory] = torch.cat([y for _, y in datamodule.val_dataloader()])
+    torch.testing.assert_close(served[True], served[False], rtol=0, atol=0)
+    half = read_snapshot(be2_store / VAL[0]).ldos().astype(np.float16).reshape(-1, 11)
+    physical = datamodule.ldos_scaler.inverse_transform(served[False].double()).numpy()
+    np.testing.assert_allclose(physical, half.astype(np.float64), rtol=1e-6, atol=1e-9)
