@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -45,6 +46,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     atomic_write_text(output_dir / CONFIG_FILE, OmegaConf.to_yaml(cfg, resolve=True))
     if cfg.get("seed") is not None:
         lightning.seed_everything(cfg.seed, workers=True)
+    if cfg.get("torch_threads"):
+        torch.set_num_threads(cfg.torch_threads)
 
     model = model_settings(cfg.model)
     datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
