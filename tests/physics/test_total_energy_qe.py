@@ -3,10 +3,10 @@
 From QE's SCF density each term (Hartree, xc, Ewald) equals QE's printed one (measured:
 < 1e-9 eV for Hartree and xc, < 4e-6 eV for Ewald) and, with QE's band energy and -TS, the
 total matches QE's total free energy within 1 meV/atom (measured ~0.001 meV/atom).
-From the LDOS the total must be within 5 meV/atom (measured -0.4 and -0.6 meV/atom on the
-first two snapshots). What limits it is the LDOS itself, not the integration: the Gaussian
-broadening (sigma = 0.05 eV here) shifts the band energy by ~0.65 meV/atom and the
-density terms by a few tenths (the error grows ~sigma^2), the energy spacing must not
+From the LDOS the total must be within 5 meV/atom (measured -1.3 ... +0.2 meV/atom over the
+8 snapshots). What limits it is the LDOS itself, not the integration: the Gaussian
+broadening (sigma = 0.05 eV here) shifts the band energy by -0.6 ... -1.0 meV/atom and
+-E_H by -0.6 ... +1.0 meV/atom (the error grows ~sigma^2), the energy spacing must not
 exceed sigma, and the LDOS is stored as float16.
 """
 
