@@ -40,7 +40,8 @@ TINY = [
 
 
 def datagen(out, snapshots: int, *extra: str) -> list[str]:
-    return ["datagen", *TINY, "--snapshots", str(snapshots), "--out", str(out), *extra]
+    scratch = ["--scratch", str(out.parent / "scratch")]  # QE files of failed runs stay there
+    return ["datagen", *TINY, "--snapshots", str(snapshots), "--out", str(out), *scratch, *extra]
 
 
 def test_generates_physical_snapshots_and_resumes(qe, tmp_path, capsys):
@@ -118,3 +119,17 @@ def test_bad_input_is_one_clear_error(qe, tmp_path, capsys, monkeypatch):
     assert main(datagen(tmp_path / "x", 1)) == 2
     assert "pw.x: not found on PATH" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # nothing written
+
+
+@pytest.mark.parametrize("variant", [["--ldos-method", "pp.x"], ["--mpi", "2"]])
+def test_ppx_path_and_mpi_give_the_default_ldos(qe, tmp_path, variant):
+    """The same snapshot through pp.x plot_num=3 (Fermi-Dirac kernel, pp.x's only one) or
+    under mpirun -np 2 equals the serial wavefunction path."""
+    window = "--kernel fermi-dirac --ldos-dtype float32 --energy-below 14 --energy-above 0.5"
+    window = window.split()
+    assert main(datagen(tmp_path / "default", 1, *window)) == 0
+    assert main(datagen(tmp_path / "variant", 1, *window, *variant)) == 0
+    reference = read_dataset(tmp_path / "default")[0].ldos()
+    ldos = read_dataset(tmp_path / "variant")[0].ldos()
+    assert reference.shape == ldos.shape and reference.max() > 0.01
+    assert np.abs(ldos - reference).max() <= 1e-5 * reference.max()

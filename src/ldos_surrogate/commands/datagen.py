@@ -32,13 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add("--out", type=Path, required=True, help="data set folder")
     add("--seed", type=int, default=DEFAULTS.seed, help="seed of the thermal displacements")
     add("--ecutwfc", type=float, default=None, help="cutoff in Ry (default: the element's)")
-    add("--kmesh", type=int, nargs=3, default=DEFAULTS.k_mesh, help="SCF k-mesh")
+    add("--kmesh", type=int, nargs=3, default=None, help="SCF k-mesh (default: the element's)")
     add("--nscf-kmesh", type=int, nargs=3, default=None, help="NSCF k-mesh (default: SCF's)")
     add(
         "--energy-below",
         type=float,
-        default=DEFAULTS.energy_below_fermi_ev,
-        help="energy grid start below the Fermi energy, eV",
+        default=None,
+        help="energy grid start below the Fermi energy, eV (default: the element's)",
     )
     add(
         "--energy-above",
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         temperature_k=args.temperature,
         seed=args.seed,
         ecutwfc_ry=args.ecutwfc,
-        k_mesh=tuple(args.kmesh),
+        k_mesh=tuple(args.kmesh) if args.kmesh else None,
         nscf_k_mesh=tuple(args.nscf_kmesh) if args.nscf_kmesh else None,
         energy_below_fermi_ev=args.energy_below,
         energy_above_fermi_ev=args.energy_above,

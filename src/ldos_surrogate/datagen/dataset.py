@@ -51,10 +51,10 @@ class DatagenSettings:
     supercell: int
     temperature_k: float
     seed: int = 0
-    ecutwfc_ry: float | None = None  # None: the element's default
-    k_mesh: tuple[int, int, int] = (8, 8, 8)
+    ecutwfc_ry: float | None = None  # None: the element's
+    k_mesh: tuple[int, int, int] | None = None  # None: the element's, divided by supercell
     nscf_k_mesh: tuple[int, int, int] | None = None  # None: the SCF mesh
-    energy_below_fermi_ev: float = 12.0
+    energy_below_fermi_ev: float | None = None  # None: the element's
     energy_above_fermi_ev: float = 2.5
     energy_spacing_ev: float = 0.05
     broadening_kernel: str = "gaussian"
@@ -64,7 +64,15 @@ class DatagenSettings:
     pseudo_dir: str = "/usr/share/espresso/pseudo"
 
     def __post_init__(self) -> None:
-        element(self.element)
+        chosen = element(self.element)
+        defaults = {
+            "ecutwfc_ry": chosen.ecutwfc_ry,
+            "k_mesh": chosen.k_mesh_for(self.supercell),
+            "energy_below_fermi_ev": chosen.energy_below_fermi_ev,
+        }
+        for key, value in defaults.items():  # resolved, so datagen.json records the values
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value)
         checks = {
             "supercell": self.supercell >= 1,
             "temperature_k": self.temperature_k > 0,
@@ -93,7 +101,7 @@ class DatagenSettings:
         return PwSettings(
             pseudo_dir=pseudo_dir,
             pseudopotential=chosen.pseudopotential,
-            ecutwfc_ry=self.ecutwfc_ry or chosen.ecutwfc_ry,
+            ecutwfc_ry=self.ecutwfc_ry,
             k_mesh=k_mesh,
             temperature_k=self.temperature_k,
         )
@@ -167,6 +175,8 @@ class Generator:
         )
         scf_settings = s.pw_settings(s.k_mesh)
         nscf_settings = s.pw_settings(s.nscf_k_mesh or s.k_mesh)
+        if self.scratch_root:
+            self.scratch_root.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=self.scratch_root))
         clock = {"start": time.perf_counter()}
         try:

@@ -143,6 +143,8 @@ class QeRunner:
         input_path, log_path = workdir / f"{name}.in", workdir / f"{name}.out"
         input_path.write_text(input_text)
         environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+        if self.mpi_processes > 1 and os.geteuid() == 0:  # containers and CI run as root
+            environment |= {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
         try:
             with open(log_path, "w") as log:
                 completed = subprocess.run(
