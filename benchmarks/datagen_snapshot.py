@@ -1,0 +1,87 @@
+"""Time the generation of one shipped-style Al snapshot and measure what storage precision costs.
+
+One 4-atom fcc Al snapshot at 298 K with the settings of data/al_fcc_298K (12 Ry, 8x8x8
+k-points, 18^3 grid, 291 energies): SCF + density, NSCF, then the LDOS by the wavefunction
+path and by pp.x (the baseline, same Fermi-Dirac kernel, same energies). Then the LDOS is
+stored as float32 and float16 and the electron count and band energy (Fermi level refitted
+to the electron count, as a surrogate's output is used) are compared with float64.
+
+    .venv/bin/python benchmarks/datagen_snapshot.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ldos_surrogate.datagen import dft
+from ldos_surrogate.datagen.dataset import DatagenSettings
+from ldos_surrogate.datagen.elements import element
+from ldos_surrogate.datagen.ldos import ldos_from_wavefunctions
+from ldos_surrogate.datagen.qe import QeRunner
+from ldos_surrogate.datagen.thermal import thermal_snapshot
+from ldos_surrogate.io.store import Broadening, EnergyGrid
+from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.dos import density_of_states
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def main() -> None:
+    settings = DatagenSettings(element="Al", supercell=1, temperature_k=298.0)
+    al = element("Al")
+    atoms = thermal_snapshot(al.supercell(1), 298.0, al.debye_temperature_k, seed=0, index=0)
+    pw = settings.pw_settings(settings.k_mesh)
+    runner = QeRunner()
+    workdir = Path(tempfile.mkdtemp(prefix="datagen_benchmark."))
+    scf, t_scf = timed(dft.run_pw, atoms, pw, runner, workdir, "scf")
+    _, t_density = timed(dft.scf_density, runner, workdir)
+    grid = EnergyGrid(round((scf.fermi_energy - 12.0) / 0.05) * 0.05, 0.05, 291)
+    n_bands = dft.bands_needed(scf, grid.energies[-1] + 1.0)
+    nscf, t_nscf = timed(dft.run_pw, atoms, pw, runner, workdir, "nscf", n_bands)
+    save = dft.save_dir(workdir)
+    gaussian, t_fast = timed(ldos_from_wavefunctions, save, nscf, grid, settings.broadening)
+    fermi_dirac = Broadening("fermi-dirac", 0.05)
+    fast_fd, t_fast_fd = timed(ldos_from_wavefunctions, save, nscf, grid, fermi_dirac)
+    pp_fd, t_pp = timed(dft.ldos_from_pp, runner, workdir, grid, fermi_dirac)
+
+    print(f"4-atom Al, grid {nscf.fft_grid}, {len(nscf.k_weights)} k-points, {n_bands} bands")
+    print("| step | wall time (s) |\n|---|---|")
+    for name, seconds in [
+        ("SCF (pw.x)", t_scf),
+        ("SCF density (pp.x plot_num=0)", t_density),
+        ("NSCF (pw.x, PPCG)", t_nscf),
+        ("LDOS, wavefunction path", t_fast),
+        ("LDOS, pp.x plot_num=3 (baseline)", t_pp),
+    ]:
+        print(f"| {name} | {seconds:.1f} |")
+    deviation = np.abs(fast_fd - pp_fd).max() / np.abs(pp_fd).max()
+    print(
+        f"\nLDOS pp.x / wavefunction path time ratio: {t_pp / t_fast_fd:.1f}x "
+        f"(max deviation {deviation:.1e} of the LDOS maximum, Fermi-Dirac kernel)"
+    )
+
+    cell, energies = scf.cell, grid.energies
+    exact = band_terms(density_of_states(gaussian, cell), energies, 298.0, scf.n_electrons)
+    print("\n| storage | max rel. LDOS error | E_F shift (meV) | band energy error (meV/atom) |")
+    print("|---|---|---|---|")
+    for dtype in (np.float32, np.float16):
+        stored = gaussian.astype(dtype).astype(np.float64)
+        error = np.abs(stored - gaussian).max() / np.abs(gaussian).max()
+        terms = band_terms(density_of_states(stored, cell), energies, 298.0, scf.n_electrons)
+        shift = (terms.fermi_energy_ev - exact.fermi_energy_ev) * 1e3
+        band = (terms.band_energy_ev - exact.band_energy_ev) * 1e3 / len(atoms)
+        print(f"| {np.dtype(dtype).name} | {error:.1e} | {shift:+.4f} | {band:+.4f} |")
+    shutil.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    main()
