@@ -50,8 +50,14 @@ def test_generates_physical_snapshots_and_resumes(qe, tmp_path, capsys):
     first_written = (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns
     assert main(datagen(out, 2)) == 0  # resumes: only snapshot 1 is computed
     assert (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns == first_written
+    # killed between the snapshot write and the manifest, or inside a snapshot write:
+    (out / "manifest.json").write_text(json.dumps({"snapshots": ["snapshot_0001"]}))
+    (out / ".snapshot_0002.x1y2.tmp").mkdir()
+    assert main(datagen(out, 2)) == 0
+    assert (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns == first_written
+    assert not (out / ".snapshot_0002.x1y2.tmp").exists()
     snapshots = read_dataset(out)
-    assert [s.name for s in snapshots] == ["snapshot_0000", "snapshot_0001"]
+    assert sorted(s.name for s in snapshots) == ["snapshot_0000", "snapshot_0001"]
     grids = {json.dumps(s.meta.to_json()["energy_grid_ev"]) for s in snapshots}
     assert len(grids) == 1  # one energy grid for the whole data set
     for snapshot in snapshots:

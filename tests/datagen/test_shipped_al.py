@@ -97,3 +97,23 @@ def test_descriptors_are_computed_on_the_ldos_grid(snapshots):
         pytest.skip(f"LAMMPS with sna/grid unavailable: {error}")
     assert descriptors.shape[:3] == snapshot.ldos().shape[:3]
     assert np.isfinite(descriptors).all() and descriptors.std(axis=(0, 1, 2)).min() > 0
+
+
+@pytest.mark.slow
+def test_the_documented_command_reproduces_snapshot_0(snapshots, tmp_path):
+    """Full size (~1-3 min): the README's command, run afresh, remakes snapshot_0000."""
+    import shutil
+
+    from ldos_surrogate.cli import main
+
+    if shutil.which("pw.x") is None:
+        pytest.skip("Quantum ESPRESSO missing")
+    command = "datagen --element Al --supercell 1 --temperature 298 --snapshots 1 --seed 0"
+    assert main([*command.split(), "--out", str(tmp_path / "al")]) == 0
+    remade, shipped = read_dataset(tmp_path / "al")[0], snapshots[0]
+    assert remade.meta.energy_grid == shipped.meta.energy_grid
+    for key, value in shipped.meta.reference.items():
+        assert remade.meta.reference[key] == pytest.approx(value, abs=1e-5), key
+    scale = shipped.ldos().max()
+    assert np.abs(remade.ldos() - shipped.ldos()).max() <= 1e-3 * scale  # float16 steps
+    np.testing.assert_allclose(remade.atoms().positions, shipped.atoms().positions, atol=1e-12)

@@ -29,6 +29,7 @@ from ldos_surrogate.datagen.qe import PwSettings, QeRunner
 from ldos_surrogate.datagen.thermal import thermal_snapshot
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_write_text
+from ldos_surrogate.io.qe_output import PwResult
 from ldos_surrogate.io.store import (
     Broadening,
     EnergyGrid,
@@ -202,7 +203,7 @@ class Generator:
             fermi_energy_ev=nscf.fermi_energy,
             n_electrons=scf.n_electrons,
             reference={**scf.energies, "band_energy": nscf.band_energy},
-            provenance=_provenance(s, scf, nscf, n_bands, clock),
+            provenance=_provenance(s, scf, nscf, clock),
             broadening=s.broadening,
         )
         write_snapshot(
@@ -216,7 +217,7 @@ class Generator:
         add_to_manifest(self.out, name)
         shutil.rmtree(workdir)
 
-    def _ldos(self, workdir: Path, nscf, grid: EnergyGrid) -> np.ndarray:
+    def _ldos(self, workdir: Path, nscf: PwResult, grid: EnergyGrid) -> np.ndarray:
         if self.settings.ldos_method == "pp.x":
             progress = _bar("LDOS energy batches")
             return dft.ldos_from_pp(
@@ -235,7 +236,7 @@ def _bar(description: str):
     return lambda items: tqdm(items, desc=description, leave=False)
 
 
-def _provenance(s: DatagenSettings, scf, nscf, n_bands: int, clock: dict) -> dict:
+def _provenance(s: DatagenSettings, scf: PwResult, nscf: PwResult, clock: dict) -> dict:
     return {
         "code": "Quantum ESPRESSO",
         "version": scf.version,
