@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from qe_cases import require_qe
 
 from ldos_surrogate.cli import main
 from ldos_surrogate.datagen.ldos import broadened_dos
@@ -44,7 +45,8 @@ def datagen(out, snapshots: int, *extra: str) -> list[str]:
     return ["datagen", *TINY, "--snapshots", str(snapshots), "--out", str(out), *scratch, *extra]
 
 
-def test_generates_physical_snapshots_and_resumes(qe, tmp_path, capsys):
+def test_generates_physical_snapshots_and_resumes(tmp_path, capsys):
+    require_qe()
     out = tmp_path / "al"
     assert main(datagen(out, 1)) == 0
     first_written = (out / "snapshot_0000" / "ldos.npy").stat().st_mtime_ns
@@ -82,7 +84,8 @@ def test_generates_physical_snapshots_and_resumes(qe, tmp_path, capsys):
     assert "2 snapshots" in capsys.readouterr().out
 
 
-def test_killed_run_leaves_no_partial_snapshot_and_resumes(qe, tmp_path):
+def test_killed_run_leaves_no_partial_snapshot_and_resumes(tmp_path):
+    require_qe()
     out, scratch = tmp_path / "al", tmp_path / "scratch"
     scratch.mkdir()
     command = [
@@ -106,21 +109,26 @@ def test_killed_run_leaves_no_partial_snapshot_and_resumes(qe, tmp_path):
     assert dataset_names(out) == ["snapshot_0000", "snapshot_0001"]
 
 
-def test_changed_settings_refuse_to_resume(qe, tmp_path, capsys):
+def test_changed_settings_refuse_to_resume(tmp_path, capsys):
+    require_qe()
     out = tmp_path / "al"
     (out).mkdir()
     (out / "datagen.json").write_text(json.dumps({"settings": {"element": "Al", "seed": 1}}))
     assert main(datagen(out, 1)) == 2
-    assert "datagen.json" in capsys.readouterr().err
+    assert "datagen.json: data set was generated with supercell=None" in capsys.readouterr().err
+    (out / "datagen.json").write_text("{not json")
+    assert main(datagen(out, 1)) == 2
+    assert "datagen.json: not a datagen settings file" in capsys.readouterr().err
 
 
-def test_bad_input_is_one_clear_error(qe, tmp_path, capsys, monkeypatch):
+def test_bad_input_is_one_clear_error(tmp_path, capsys, monkeypatch):
     assert main(datagen(tmp_path / "x", 1, "--pseudo-dir", str(tmp_path))) == 2
     assert "Al.pz-vbc.UPF: pseudopotential missing" in capsys.readouterr().err
     args = datagen(tmp_path / "x", 1)
     args[args.index("Al")] = "Xx"
     assert main(args) == 2
     assert "--element 'Xx': unknown element" in capsys.readouterr().err
+    require_qe()
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(datagen(tmp_path / "x", 1)) == 2
     assert "pw.x: not found on PATH" in capsys.readouterr().err
@@ -128,9 +136,10 @@ def test_bad_input_is_one_clear_error(qe, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("variant", [["--ldos-method", "pp.x"], ["--mpi", "2"]])
-def test_ppx_path_and_mpi_give_the_default_ldos(qe, tmp_path, variant):
+def test_ppx_path_and_mpi_give_the_default_ldos(tmp_path, variant):
     """The same snapshot through pp.x plot_num=3 (Fermi-Dirac kernel, pp.x's only one) or
     under mpirun -np 2 equals the serial wavefunction path."""
+    require_qe()
     window = "--kernel fermi-dirac --ldos-dtype float32 --energy-below 14 --energy-above 0.5"
     window = window.split()
     assert main(datagen(tmp_path / "default", 1, *window)) == 0

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from qe_cases import run_tiny_al
 from scipy.integrate import quad
 
 from ldos_surrogate.datagen import dft
@@ -22,6 +23,11 @@ from ldos_surrogate.io.qe_output import UnconvergedEigenvaluesError
 from ldos_surrogate.io.store import Broadening, EnergyGrid
 
 FERMI_DIRAC = Broadening("fermi-dirac", 0.1)
+
+
+@pytest.fixture(scope="module")
+def tiny_al(tmp_path_factory):
+    return run_tiny_al(tmp_path_factory.mktemp("tiny_al"))
 
 
 @pytest.mark.parametrize("kernel", ["gaussian", "fermi-dirac"])

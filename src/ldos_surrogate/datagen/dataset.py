@@ -140,11 +140,15 @@ class Generator:
         if not path.exists():
             atomic_write_text(path, json.dumps({"settings": wanted}, indent=2))
             return None
-        stored = json.loads(path.read_text())
+        try:
+            stored = json.loads(path.read_text())
+            recorded = dict(stored["settings"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise InputError(f"{path}: not a datagen settings file ({error!r})") from error
         for key, value in wanted.items():
-            if stored["settings"].get(key) != value:
+            if recorded.get(key) != value:
                 raise InputError(
-                    f"{path}: data set was generated with {key}={stored['settings'].get(key)!r}, "
+                    f"{path}: data set was generated with {key}={recorded.get(key)!r}, "
                     f"not {value!r}; use another --out or the same settings to resume"
                 )
         grid = stored.get("energy_grid_ev")

@@ -1,5 +1,8 @@
-"""A tiny real Quantum ESPRESSO case shared by the data-generation tests: 1-atom fcc Al
-(primitive cell), 10 Ry, 4x4x4 k-points, SCF + NSCF with 8 bands (a few seconds)."""
+"""A tiny real Quantum ESPRESSO case for the data-generation tests: 1-atom fcc Al
+(primitive cell), 10 Ry, 4x4x4 k-points, SCF + NSCF with 8 bands (a few seconds).
+
+A plain module (imported as ``qe_cases``), not a conftest: test modules elsewhere import
+the top-level ``conftest`` by name."""
 
 from __future__ import annotations
 
@@ -22,8 +25,7 @@ TINY_SETTINGS = PwSettings(
 )
 
 
-@pytest.fixture(scope="session")
-def qe() -> None:
+def require_qe() -> None:
     """Skip unless pw.x, pp.x and Debian's Al pseudopotential are installed."""
     if shutil.which("pw.x") is None or shutil.which("pp.x") is None:
         pytest.skip("Quantum ESPRESSO (pw.x, pp.x) not installed")
@@ -38,10 +40,10 @@ def tiny_atoms() -> ase.Atoms:
     return atoms
 
 
-@pytest.fixture(scope="session")
-def tiny_al(qe, tmp_path_factory):
-    """Work directory after SCF (its wavefunctions copied to ``scf_save``) and NSCF."""
-    workdir = tmp_path_factory.mktemp("tiny_al")
+def run_tiny_al(workdir: Path) -> dict:
+    """Run the tiny case in ``workdir``: SCF (its wavefunctions copied to ``scf_save``), SCF
+    density, NSCF; returns the atoms, settings, runner, both runs and the density."""
+    require_qe()
     atoms = tiny_atoms()
     runner = QeRunner()
     scf = dft.run_pw(atoms, TINY_SETTINGS, runner, workdir, "scf")
