@@ -22,54 +22,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "datagen",
         help="generate DFT snapshots (Quantum ESPRESSO) into a data set folder",
         description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
     add("--element", required=True, help=f"one of {sorted(ELEMENTS)}")
-    add("--supercell", type=int, default=1, help="conventional cell repeated n x n x n")
+    add("--supercell", type=int, default=1, help="conventional cell repeated n x n x n [1]")
     add("--temperature", type=float, required=True, help="temperature in K")
     add("--snapshots", type=int, required=True, help="number of snapshots")
     add("--out", type=Path, required=True, help="data set folder")
-    add("--seed", type=int, default=DEFAULTS.seed, help="seed of the thermal displacements")
-    add("--ecutwfc", type=float, default=None, help="cutoff in Ry (default: the element's)")
-    add("--kmesh", type=int, nargs=3, default=None, help="SCF k-mesh (default: the element's)")
-    add("--nscf-kmesh", type=int, nargs=3, default=None, help="NSCF k-mesh (default: SCF's)")
-    add(
-        "--energy-below",
-        type=float,
-        default=None,
-        help="energy grid start below the Fermi energy, eV (default: the element's)",
-    )
+    add("--seed", type=int, default=DEFAULTS.seed, help="seed of the thermal displacements [0]")
+    add("--ecutwfc", type=float, help="plane-wave cutoff in Ry [the element's]")
+    add("--kmesh", type=int, nargs=3, help="SCF k-mesh [the element's, divided by supercell]")
+    add("--nscf-kmesh", type=int, nargs=3, help="NSCF k-mesh [the SCF mesh]")
+    add("--energy-below", type=float, help="energy grid start below E_F, eV [the element's]")
     add(
         "--energy-above",
         type=float,
         default=DEFAULTS.energy_above_fermi_ev,
-        help="energy grid end above the Fermi energy, eV",
+        help=f"energy grid end above E_F, eV [{DEFAULTS.energy_above_fermi_ev}]",
     )
-    add("--energy-spacing", type=float, default=DEFAULTS.energy_spacing_ev, help="eV")
+    add(
+        "--energy-spacing",
+        type=float,
+        default=DEFAULTS.energy_spacing_ev,
+        help=f"energy grid spacing, eV [{DEFAULTS.energy_spacing_ev}]",
+    )
     add(
         "--kernel",
         choices=KERNELS,
         default=DEFAULTS.broadening_kernel,
-        help="LDOS broadening kernel",
+        help=f"LDOS broadening kernel [{DEFAULTS.broadening_kernel}]",
     )
     add(
         "--width",
         type=float,
         default=DEFAULTS.broadening_width_ev,
-        help="LDOS broadening width (Gaussian sigma), eV",
+        help=f"LDOS broadening width (Gaussian sigma), eV [{DEFAULTS.broadening_width_ev}]",
     )
-    add("--ldos-method", choices=LDOS_METHODS, default=DEFAULTS.ldos_method)
+    add(
+        "--ldos-method",
+        choices=LDOS_METHODS,
+        default=DEFAULTS.ldos_method,
+        help=f"LDOS from the QE wavefunctions or by pp.x [{DEFAULTS.ldos_method}]",
+    )
     add(
         "--ldos-dtype",
         choices=sorted(LDOS_DTYPES),
         default=DEFAULTS.ldos_dtype,
-        help="storage precision of ldos.npy",
+        help=f"storage precision of ldos.npy [{DEFAULTS.ldos_dtype}]",
     )
-    add("--pseudo-dir", default=DEFAULTS.pseudo_dir, help="pseudopotential directory")
-    add("--mpi", type=int, default=1, help="run QE under mpirun -np N")
-    add("--timeout", type=float, default=None, help="seconds per QE run")
-    add("--scratch", type=Path, default=None, help="scratch directory (default: system temp)")
+    add("--pseudo-dir", default=DEFAULTS.pseudo_dir, help=f"[{DEFAULTS.pseudo_dir}]")
+    add("--mpi", type=int, default=1, help="run QE under mpirun -np N [1]")
+    add("--timeout", type=float, help="seconds per QE run [none]")
+    add("--scratch", type=Path, help="scratch directory [the system's temporary directory]")
     parser.set_defaults(func=run)
 
 

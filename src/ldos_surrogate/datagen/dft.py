@@ -84,7 +84,7 @@ def bands_needed(scf: PwResult, top_ev: float) -> int:
     """Bands that reach ``top_ev`` at every k-point, estimated from free electrons, with margin.
 
     A free-electron band count grows as (eps - eps_bottom)^(3/2); 50 % plus 4 bands
-    of margin cover the band-structure deviations of simple metals. `check_bands_cover`
+    of margin cover the band-structure deviations of simple metals. `check_window`
     verifies the estimate on the NSCF result.
     """
     bottom = scf.eigenvalues.min()

@@ -4,8 +4,8 @@ pw.x runs with ``nosym = .true.``: the k-point set is then the full Monkhorst-Pa
 reduced only by time reversal (|psi_-k|^2 = |psi_k|^2), so summing |psi_nk|^2 over the
 stored k-points gives the LDOS without symmetrisation. Fermi-Dirac smearing with
 k_B T of the snapshot temperature makes the occupations those of the electronic
-temperature T. NSCF runs use PPCG: Davidson aborts with many empty bands and plain cg left eigenvalues
-unconverged here.
+temperature T. NSCF runs use PPCG: Davidson aborts with many empty bands, and plain cg
+left eigenvalues unconverged here.
 """
 
 from __future__ import annotations
