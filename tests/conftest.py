@@ -1,16 +1,11 @@
-"""Shared fixtures: locations of the reference data."""
+"""Shared fixtures: the reference data sets."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from ldos_surrogate.io.store import EnergyGrid
-
-REPO = Path(__file__).resolve().parents[1]
-MALA_BE2 = REPO.parent / "shared" / "data" / "mala_be2"
-BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
+from reference_data import MALA_BE2
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import BE2_ENERGY_GRID
 from lightning import LightningModule, Trainer
+from reference_data import BE2_ENERGY_GRID
 
 from ldos_surrogate.data.datamodule import LdosDataModule
 from ldos_surrogate.data.scalers import AffineScaler

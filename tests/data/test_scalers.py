@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import BE2_ENERGY_GRID
+from reference_data import BE2_ENERGY_GRID
 
 from ldos_surrogate.data.scalers import AffineScaler, MinMaxFit, StandardFit, scaler_fit
 from ldos_surrogate.errors import InputError

@@ -11,7 +11,7 @@ from pathlib import Path
 import ase
 import numpy as np
 import pytest
-from conftest import BE2_ENERGY_GRID
+from reference_data import BE2_ENERGY_GRID
 from test_snap_grid import BE2_PARAMS, be2_atoms, max_relative_error
 
 from ldos_surrogate.cli import main

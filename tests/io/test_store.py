@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import BE2_ENERGY_GRID
+from reference_data import BE2_ENERGY_GRID
 
 from ldos_surrogate.cli import main
 from ldos_surrogate.errors import InputError

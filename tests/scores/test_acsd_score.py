@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import BE2_ENERGY_GRID
+from reference_data import BE2_ENERGY_GRID
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala import read_mala_snapshot

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from conftest import BE2_ENERGY_GRID
+from reference_data import BE2_ENERGY_GRID
 from torch import nn
 
 from ldos_surrogate.errors import InputError

@@ -1,0 +1,11 @@
+"""Where the reference data lives, shared by the tests (import as `reference_data`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ldos_surrogate.io.store import EnergyGrid
+
+REPO = Path(__file__).resolve().parents[1]
+MALA_BE2 = REPO.parent / "shared" / "data" / "mala_be2"
+BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
