@@ -48,6 +48,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         lightning.seed_everything(cfg.seed, workers=True)
     if cfg.get("torch_threads"):
         torch.set_num_threads(cfg.torch_threads)
+    # Weights that decay below 1e-38 (denormal floats) made CPU training steps 9x slower.
+    torch.set_flush_denormal(True)
 
     model = model_settings(cfg.model)
     datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
