@@ -1,0 +1,95 @@
+"""NASWOT searches: choose the architecture by its score at initialisation, train only it.
+
+Fixed: every architecture of the space (all combinations of the dimensions, which must be
+choices or ranges) gets its NASWOT mean score S' (seed Eq. 14, T initialisations); only the
+highest-scoring one is trained, with the training hyperparameters of the config.
+
+Optimized: the same, then a reduced Optuna study over the training hyperparameters (learning
+rate, batch size, patience, ...) with that architecture fixed (`optuna_search`).
+
+In ``results.csv`` the scored architectures are trials 0 ... n-1 (status ``scored``), the
+training of the best one is trial n, the Optuna trials follow from n + 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ldos_surrogate.search.naswot_scoring import NaswotScorer
+from ldos_surrogate.search.optuna_search import OptunaSettings, best_of, open_study, optimize
+from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
+from ldos_surrogate.search.runner import TrialRunner, timed
+from ldos_surrogate.search.space import Param, SearchSpace, encode
+
+
+def run_naswot(
+    runner: TrialRunner,
+    scorer: NaswotScorer,
+    key: str,
+    training: Sequence[Param] = (),
+) -> tuple[list[TrialResult], TrialResult, str]:
+    """Score every architecture, train the best; return (all results, the trained best, a
+    summary line). ``training`` are dimensions of the runner's space that are not part of
+    the architecture: they keep the config's values here."""
+    training_keys = {param.key for param in training}
+    architecture = SearchSpace(tuple(p for p in runner.space.params if p.key not in training_keys))
+    defaults = {param.key: runner.current_value(param.key) for param in training}
+    scored = [
+        _scored(runner, scorer, number, architecture_params | defaults)
+        for number, architecture_params in enumerate(architecture.grid(key))
+    ]
+    best = max(scored, key=lambda result: result.score)
+    (trained,) = runner.train([(len(scored), best.params)], {len(scored): best.score})
+    seconds = sum(result.wall_seconds for result in scored)
+    shown = ", ".join(f"{k} = {encode(best.params[k])}" for k in architecture.keys)
+    note = (
+        f"NASWOT: {len(scored)} architectures scored ({scorer.settings.n_inits} initialisations "
+        f"each, {len(scored) / max(seconds, 1e-9):.1f} per second); best S' = {best.score:.6g}: "
+        f"{shown}"
+    )
+    return [*scored, trained], trained, note
+
+
+def run_naswot_fixed(runner: TrialRunner, scorer: NaswotScorer, key: str) -> SearchOutcome:
+    """The fixed NASWOT search (module docstring)."""
+    results, trained, note = run_naswot(runner, scorer, key)
+    return SearchOutcome(results, best_trial([trained]), [note])
+
+
+def run_naswot_optimized(
+    runner: TrialRunner,
+    scorer: NaswotScorer,
+    training: Sequence[Param],
+    settings: OptunaSettings,
+    key: str,
+    training_key: str,
+) -> SearchOutcome:
+    """The optimized NASWOT search: `run_naswot`, then Optuna over the ``training``
+    dimensions with the chosen architecture fixed (``training_key`` names their settings)."""
+    settings.check(training_key)
+    study = open_study(settings, runner.sweep_dir, runner.name, runner.seeds[0], training_key)
+    results, trained, note = run_naswot(runner, scorer, key, training)
+    architecture = {k: v for k, v in trained.params.items() if k not in {p.key for p in training}}
+    tuned = optimize(
+        study, runner, training, settings, architecture, trial_offset=trained.trial + 1
+    )
+    candidates = [trained, *tuned]
+    return SearchOutcome(
+        [*results, *tuned],
+        best_of(candidates, settings),
+        [note, f"Optuna over {[p.key for p in training]}: {len(tuned)} trials"],
+    )
+
+
+def _scored(
+    runner: TrialRunner, scorer: NaswotScorer, number: int, params: Mapping[str, Any]
+) -> TrialResult:
+    """The scored trial ``number`` (read back when ``results.csv`` has it)."""
+    done = runner.finished(number, params)
+    if done is not None:
+        return done
+    score, seconds = timed(scorer.score, runner.compose(params))
+    return runner.record(
+        TrialResult(number, dict(params), "scored", score=score, wall_seconds=seconds)
+    )
