@@ -1,0 +1,166 @@
+"""Orthogonal array tuning (OAT): train the rows of a strength-2 orthogonal array over the
+levels of the search space, then choose each factor's level by range analysis.
+
+Every dimension of the space is a factor; its values (a choice or a range) are its levels.
+The array (`orthogonal_arrays.orthogonal_design`, padded when that takes fewer runs or no
+unpadded array exists) gives N rows, each a combination of levels. Every distinct row is
+trained with ``repeats`` seeds (its loss the mean over them); rows that coincide after padding
+share one training. Range analysis (Taguchi's method): for factor f and level l the mean loss
+of the rows using l,
+
+    k_f(l) = mean_{rows r with level l of f} loss(r),
+
+the chosen level minimises k_f, and the factor's importance is its range
+max_l k_f(l) - min_l k_f(l) (a failed row counts as +inf). The combination of chosen levels is
+trained too, unless it is one of the rows: it is the search's answer and its experiment.
+
+Trials are numbered in row order (distinct rows only), the chosen combination last, so
+running the same search again resumes it from ``results.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal_design
+from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
+from ldos_surrogate.search.runner import TrialRunner
+from ldos_surrogate.search.space import encode
+
+
+@dataclass
+class OatSettings:
+    """max_runs: the most rows the orthogonal array may have; time_limit_s: seconds one
+    construction attempt (one run size of one candidate space) may take."""
+
+    max_runs: int = 64
+    time_limit_s: float = 20.0
+
+    def check(self, key: str) -> None:
+        """InputError naming ``key.<field>`` for a bad value."""
+        if isinstance(self.max_runs, bool) or not isinstance(self.max_runs, int):
+            raise InputError(f"{key}.max_runs: must be an integer, got {self.max_runs!r}")
+        if self.max_runs < 2:
+            raise InputError(f"{key}.max_runs: must be >= 2, got {self.max_runs}")
+        if not (isinstance(self.time_limit_s, int | float) and self.time_limit_s > 0):
+            raise InputError(f"{key}.time_limit_s: must be > 0 seconds, got {self.time_limit_s!r}")
+
+
+@dataclass(frozen=True)
+class FactorEffect:
+    """Range analysis of one factor: mean loss per level, the best level, its importance."""
+
+    key: str
+    level_means: tuple[float, ...]
+    best_level: int
+    importance: float  # max - min of level_means, in the loss's units
+
+
+def range_analysis(
+    design: OrthogonalDesign, losses: Sequence[float], keys: Sequence[str]
+) -> list[FactorEffect]:
+    """k_f(l), the best level (first minimum) and the importance of every factor.
+
+    ``losses`` holds one loss per row of the design (+inf for a failed row); ``keys`` names
+    the factors in column order.
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.shape != (design.n_runs,):
+        raise InputError(f"range analysis: {losses.size} losses for {design.n_runs} rows")
+    levels = design.levels
+    effects = []
+    for column, key in enumerate(keys):
+        means = tuple(
+            float(np.mean(losses[levels[:, column] == level]))
+            for level in range(design.level_counts[column])
+        )
+        effects.append(
+            FactorEffect(key, means, int(np.argmin(means)), float(max(means) - min(means)))
+        )
+    return effects
+
+
+def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutcome:
+    """The OAT search over the runner's space (module docstring); ``key`` names the sweeper
+    settings (``<key>.params``, ``<key>.max_runs``) in error messages."""
+    settings.check(key)
+    params = runner.space.params
+    runner.space.check_enumerable(f"{key}.params")
+    design = orthogonal_design(
+        {f"{key}.params.{param.key}": len(param.values) for param in params},
+        settings.max_runs,
+        settings.time_limit_s,
+        key,
+    )
+    rows = [
+        {param.key: param.values[level] for param, level in zip(params, row, strict=True)}
+        for row in design.levels.tolist()
+    ]
+    trial_of_row, trials = _distinct(rows)
+    results = runner.train(trials)
+    row_losses = [_loss(results[trial]) for trial in trial_of_row]
+    notes = [
+        f"OAT: {design.n_runs} rows of a strength-2 orthogonal array with levels "
+        f"{list(design.array_levels)}, {len(trials)} distinct, {len(runner.seeds)} seeds each",
+        *(f"OAT padding: {line}" for line in design.padding_notes(runner.space.keys)),
+    ]
+    if all(math.isinf(loss) for loss in row_losses):
+        return SearchOutcome(results, None, [*notes, "OAT: no row trained: no range analysis"])
+
+    effects = range_analysis(design, row_losses, runner.space.keys)
+    chosen = {
+        param.key: param.values[effect.best_level]
+        for param, effect in zip(params, effects, strict=True)
+    }
+    notes.extend(
+        _effect_line(param.values, effect) for param, effect in zip(params, effects, strict=True)
+    )
+    signature = _signature(chosen)
+    known = {_signature(trial_params): number for number, trial_params in trials}
+    if signature in known:
+        answer = results[known[signature]]
+        notes.append(f"OAT: the chosen levels are row trial {answer.trial}")
+    else:
+        (answer,) = runner.train([(len(trials), chosen)])
+        results.append(answer)
+        notes.append(f"OAT: the chosen levels trained as trial {answer.trial}")
+    return SearchOutcome(results, best_trial([answer]), notes)
+
+
+def _distinct(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[int], list[tuple[int, dict[str, Any]]]]:
+    """Trial number of every row, and the distinct trials (number, params) in row order."""
+    numbers: dict[tuple[str, ...], int] = {}
+    trials: list[tuple[int, dict[str, Any]]] = []
+    for row in rows:
+        signature = _signature(row)
+        if signature not in numbers:
+            numbers[signature] = len(trials)
+            trials.append((len(trials), row))
+    return [numbers[_signature(row)] for row in rows], trials
+
+
+def _loss(result: TrialResult) -> float:
+    return result.loss if result.trained and not math.isnan(result.loss) else math.inf
+
+
+def _signature(params: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(encode(value) for value in params.values())
+
+
+def _effect_line(values: Sequence[Any], effect: FactorEffect) -> str:
+    means = ", ".join(
+        f"{encode(value)}: {mean:.4g}"
+        for value, mean in zip(values, effect.level_means, strict=True)
+    )
+    return (
+        f"OAT range analysis: {effect.key} = {encode(values[effect.best_level])} "
+        f"(importance {effect.importance:.4g}; mean loss per level {means})"
+    )
