@@ -11,8 +11,12 @@ of the rows using l,
     k_f(l) = mean_{rows r with level l of f} loss(r),
 
 the chosen level minimises k_f, and the factor's importance is its range
-max_l k_f(l) - min_l k_f(l) (a failed row counts as +inf). The combination of chosen levels is
-trained too, unless it is one of the rows: it is the search's answer and its experiment.
+max_l k_f(l) - min_l k_f(l). A row without a finite loss (training failed, or predictions too
+poor to give a band energy) counts as the worst finite loss of the search: as bad as the worst
+row that trained, which keeps every level mean over the same balanced rows (an infinite value
+would make every level it touches infinite and every range undefined). The combination of
+chosen levels is trained too, unless it is one of the rows: it is the search's answer and its
+experiment.
 
 Trials are numbered in row order (distinct rows only), the chosen combination last, so
 running the same search again resumes it from ``results.csv``.
@@ -67,12 +71,14 @@ def range_analysis(
 ) -> list[FactorEffect]:
     """k_f(l), the best level (first minimum) and the importance of every factor.
 
-    ``losses`` holds one loss per row of the design (+inf for a failed row); ``keys`` names
-    the factors in column order.
+    ``losses`` holds one finite loss per row of the design; ``keys`` names the factors in
+    column order.
     """
     losses = np.asarray(losses, dtype=np.float64)
-    if losses.shape != (design.n_runs,):
-        raise InputError(f"range analysis: {losses.size} losses for {design.n_runs} rows")
+    if losses.shape != (design.n_runs,) or not np.isfinite(losses).all():
+        raise InputError(
+            f"range analysis: needs {design.n_runs} finite losses, one per row, got {losses}"
+        )
     levels = design.levels
     effects = []
     for column, key in enumerate(keys):
@@ -104,14 +110,22 @@ def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutco
     ]
     trial_of_row, trials = _distinct(rows)
     results = runner.train(trials)
-    row_losses = [_loss(results[trial]) for trial in trial_of_row]
+    row_losses = np.array([_loss(results[trial]) for trial in trial_of_row])
     notes = [
         f"OAT: {design.n_runs} rows of a strength-2 orthogonal array with levels "
-        f"{list(design.array_levels)}, {len(trials)} distinct, {len(runner.seeds)} seeds each",
+        f"{list(design.array_levels)}, {len(trials)} distinct, repeats = {len(runner.seeds)}",
         *(f"OAT padding: {line}" for line in design.padding_notes(runner.space.keys)),
     ]
-    if all(math.isinf(loss) for loss in row_losses):
-        return SearchOutcome(results, None, [*notes, "OAT: no row trained: no range analysis"])
+    finite = np.isfinite(row_losses)
+    if not finite.any():
+        return SearchOutcome(results, None, [*notes, "OAT: no row has a finite loss"])
+    if not finite.all():
+        worst = float(row_losses[finite].max())
+        row_losses[~finite] = worst
+        notes.append(
+            f"OAT: {int((~finite).sum())} rows without a finite loss count as the worst "
+            f"finite loss {worst:.4g}"
+        )
 
     effects = range_analysis(design, row_losses, runner.space.keys)
     chosen = {
@@ -148,7 +162,8 @@ def _distinct(
 
 
 def _loss(result: TrialResult) -> float:
-    return result.loss if result.trained and not math.isnan(result.loss) else math.inf
+    """The trial's loss; NaN when it has none (failed)."""
+    return result.loss if result.trained else math.nan
 
 
 def _signature(params: dict[str, Any]) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryFailedTrialCallback, fail_stale_trials
+from optuna.storages import RDBStorage, fail_stale_trials
 from optuna.trial import Trial, TrialState
 
 from ldos_surrogate.errors import InputError
@@ -110,16 +110,18 @@ def open_study(
 ) -> optuna.Study:
     """Create or load the study; a storage that cannot be opened is an InputError."""
     url = settings.storage or f"sqlite:///{sweep_dir / STORAGE_FILE}"
-    retry = RetryFailedTrialCallback(max_retry=settings.max_retry)
-    try:
-        storage = RDBStorage(
-            url,
-            heartbeat_interval=settings.heartbeat_interval,
-            grace_period=settings.grace_period or 2 * settings.heartbeat_interval,
-            **{_STALE_CALLBACK_ARGUMENT: retry},
-        )
-    except Exception as error:  # SQLAlchemy, database driver and URL errors alike
-        raise InputError(f"{key}.storage: cannot open {url!r}: {error}") from error
+    with _quiet_optuna():
+        retry = _RetryStaleTrial(max_retry=settings.max_retry)
+        try:
+            storage = RDBStorage(
+                url,
+                heartbeat_interval=settings.heartbeat_interval,
+                grace_period=settings.grace_period or 2 * settings.heartbeat_interval,
+                **{_STALE_CALLBACK_ARGUMENT: retry},
+            )
+        except Exception as error:  # SQLAlchemy, database driver and URL errors alike
+            reason = str(error).splitlines()[0]
+            raise InputError(f"{key}.storage: cannot open {url!r}: {reason}") from error
     return optuna.create_study(
         storage=storage,
         study_name=settings.study_name or default_name,
@@ -173,8 +175,9 @@ def optimize(
         remaining = settings.n_trials - len(study.get_trials(deepcopy=False, states=FINISHED))
         if remaining <= 0:
             break
-        _fail_stale_trials(study)
-        trials = [study.ask(distributions) for _ in range(min(settings.n_jobs, remaining))]
+        with _quiet_optuna():
+            fail_stale_trials(study)
+            trials = [study.ask(distributions) for _ in range(min(settings.n_jobs, remaining))]
         with _heartbeats(study, trials):
             to_train: list[tuple[Trial, dict[str, Any]]] = []
             scores: dict[int, float] = {}
@@ -267,11 +270,15 @@ def _check_positive_int(value: Any, key: str) -> None:
         raise InputError(f"{key}: must be an integer >= 1, got {value!r}")
 
 
-def _fail_stale_trials(study: optuna.Study) -> None:
-    """Fail trials whose worker stopped beating (their retries are queued by the callback)."""
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's notes on what this module uses on purpose: the experimental
+    heartbeat API, the deprecated retry callback's name, heartbeats outside Study.optimize."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        fail_stale_trials(study)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
+        yield
 
 
 @contextmanager
@@ -298,7 +305,12 @@ def _heartbeats(study: optuna.Study, trials: Sequence[Trial]) -> Iterator[None]:
         thread.join()
 
 
-# Optuna 4.9 renamed RDBStorage's failed_trial_callback to heartbeat_stale_trial_callback.
+# Optuna 4.9 renamed the stale-trial retry (RetryFailedTrialCallback ->
+# RetryHeartbeatStaleTrialCallback, RDBStorage's failed_trial_callback ->
+# heartbeat_stale_trial_callback); both spellings work up to Optuna 6.
+_RetryStaleTrial = getattr(
+    optuna.storages, "RetryHeartbeatStaleTrialCallback", optuna.storages.RetryFailedTrialCallback
+)
 _STALE_CALLBACK_ARGUMENT = (
     "heartbeat_stale_trial_callback"
     if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters

@@ -168,7 +168,7 @@ def _parse(parser: OverridesParser, line: str, settings_key: str) -> Override:
     prefixed = override.is_add() or override.is_force_add() or override.is_delete()
     if prefixed and override.is_sweep_override():
         raise InputError(
-            f"{settings_key}.{override.get_key_element()}: search dimensions must name "
+            f"{settings_key}.{override.key_or_group}: search dimensions must name "
             f"existing keys (no +, ++ or ~ prefix)"
         )
     return override

@@ -1,0 +1,105 @@
+"""Run ``search.py`` for real on the shipped Al data, small: 2 training snapshots, 1 validation
+snapshot, 2 epochs, CSV logs. A plain module (imported as ``search_runs``).
+
+Each run gets its own config folder ``<tmp>/conf`` on Hydra's search path: tests put their tiny
+``hparams_search/<name>.yaml`` there, and the search writes its experiment file to
+``<tmp>/conf/experiment``, so ``train.py experiment=<name>`` finds it with the same search path.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL_TRAINING = (
+    "data.train=[snapshot_0000,snapshot_0001]",
+    "data.val=[snapshot_0005]",
+    "data.test=[]",
+    "trainer.max_epochs=2",
+    "logger=csv",
+)
+BAND_ENERGY = "val/band_energy_mae_mev_per_atom"
+
+
+@dataclass
+class SearchRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    sweep_dir: Path
+    conf_dir: Path
+    name: str
+
+    @property
+    def results(self) -> list[dict[str, str]]:
+        """The rows of results.csv."""
+        with (self.sweep_dir / "results.csv").open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    @property
+    def experiment(self) -> Path:
+        return self.conf_dir / "experiment" / f"{self.name}.yaml"
+
+
+def write_method(tmp_path: Path, name: str, text: str) -> None:
+    """Put ``conf/hparams_search/<name>.yaml`` on the run's search path."""
+    folder = tmp_path / "conf" / "hparams_search"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(text)
+
+
+def search_command(tmp_path: Path, name: str, *overrides: str) -> list[str]:
+    conf = tmp_path / "conf"
+    return [
+        sys.executable,
+        str(REPO / "search.py"),
+        f"hydra.searchpath=[file://{conf}]",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        f"search.experiment_dir={conf / 'experiment'}",
+        f"search.name={name}",
+        *SMALL_TRAINING,
+        *overrides,
+    ]
+
+
+def environment() -> dict[str, str]:
+    return os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
+
+
+def run_search(tmp_path: Path, name: str, *overrides: str, timeout: float = 240) -> SearchRun:
+    """``python search.py`` with the small training settings and ``overrides``."""
+    result = subprocess.run(
+        search_command(tmp_path, name, *overrides),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment(),
+        cwd=tmp_path,
+    )
+    return SearchRun(
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        tmp_path / "logs" / "search" / name,
+        tmp_path / "conf",
+        name,
+    )
+
+
+def compose_with(conf_dir: Path, config_name: str, *overrides: str) -> DictConfig:
+    """The repository's config ``config_name`` composed with ``conf_dir`` on the search path."""
+    os.environ.setdefault("LDOS_SURROGATE_ROOT", str(REPO))
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(
+            config_name,
+            overrides=[f"hydra.searchpath=[file://{conf_dir}]", *overrides],
+            return_hydra_config=False,
+        )
