@@ -1,5 +1,5 @@
 """Run ``search.py`` for real on the shipped Al data, small: 2 training snapshots, 1 validation
-snapshot, 2 epochs, CSV logs. A plain module (imported as ``search_runs``).
+snapshot, 2 epochs, CSV logs (W&B offline where a test asks for it). A plain module (imported as ``search_runs``).
 
 Each run gets its own config folder ``<tmp>/conf`` on Hydra's search path: tests put their tiny
 ``hparams_search/<name>.yaml`` there, and the search writes its experiment file to
@@ -24,7 +24,6 @@ SMALL_TRAINING = (
     "data.val=[snapshot_0005]",
     "data.test=[]",
     "trainer.max_epochs=2",
-    "logger=csv",
 )
 BAND_ENERGY = "val/band_energy_mae_mev_per_atom"
 
@@ -56,7 +55,7 @@ def write_method(tmp_path: Path, name: str, text: str) -> None:
     (folder / f"{name}.yaml").write_text(text)
 
 
-def search_command(tmp_path: Path, name: str, *overrides: str) -> list[str]:
+def search_command(tmp_path: Path, name: str, *overrides: str, logger: str = "csv") -> list[str]:
     conf = tmp_path / "conf"
     return [
         sys.executable,
@@ -66,6 +65,7 @@ def search_command(tmp_path: Path, name: str, *overrides: str) -> list[str]:
         f"search.experiment_dir={conf / 'experiment'}",
         f"search.name={name}",
         *SMALL_TRAINING,
+        f"logger={logger}",
         *overrides,
     ]
 
@@ -74,10 +74,12 @@ def environment() -> dict[str, str]:
     return os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
 
 
-def run_search(tmp_path: Path, name: str, *overrides: str, timeout: float = 240) -> SearchRun:
+def run_search(
+    tmp_path: Path, name: str, *overrides: str, logger: str = "csv", timeout: float = 240
+) -> SearchRun:
     """``python search.py`` with the small training settings and ``overrides``."""
     result = subprocess.run(
-        search_command(tmp_path, name, *overrides),
+        search_command(tmp_path, name, *overrides, logger=logger),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -94,12 +96,14 @@ def run_search(tmp_path: Path, name: str, *overrides: str, timeout: float = 240)
     )
 
 
-def compose_with(conf_dir: Path, config_name: str, *overrides: str) -> DictConfig:
+def compose_with(
+    conf_dir: Path, config_name: str, *overrides: str, return_hydra_config: bool = False
+) -> DictConfig:
     """The repository's config ``config_name`` composed with ``conf_dir`` on the search path."""
     os.environ.setdefault("LDOS_SURROGATE_ROOT", str(REPO))
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         return compose(
             config_name,
             overrides=[f"hydra.searchpath=[file://{conf_dir}]", *overrides],
-            return_hydra_config=False,
+            return_hydra_config=return_hydra_config,
         )
