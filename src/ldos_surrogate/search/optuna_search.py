@@ -189,30 +189,40 @@ def optimize(
                     scores[number], seconds[number] = timed(prune.score, runner.compose(params))
                     trial.set_user_attr(SCORE_ATTR, scores[number])
                     if prune.prunes(scores[number], preceding_scores(study, trial.number)):
-                        runner.record(
-                            TrialResult(
-                                number,
-                                params,
-                                "pruned",
-                                score=scores[number],
-                                wall_seconds=seconds[number],
-                            )
+                        result = TrialResult(
+                            number,
+                            params,
+                            "pruned",
+                            score=scores[number],
+                            wall_seconds=seconds[number],
                         )
+                        runner.record(result)
                         study.tell(trial, state=TrialState.PRUNED)
                         continue
                 to_train.append((trial, params))
-            numbered = [(trial_offset + trial.number, params) for trial, params in to_train]
-            for (trial, _), result in zip(
-                to_train, runner.train(numbered, scores, seconds), strict=True
-            ):
-                if result.status == "complete":
-                    study.tell(trial, result.loss)
-                else:
-                    failures += 1
-                    study.tell(trial, state=TrialState.FAIL)
+            failures += _train_and_tell(study, runner, to_train, trial_offset, scores, seconds)
     if failures >= settings.n_trials:
         log.warning("stopped after %d failed trials", failures)
     return study_results(study, runner, dimensions, fixed, trial_offset)
+
+
+def _train_and_tell(
+    study: optuna.Study,
+    runner: TrialRunner,
+    trials: Sequence[tuple[Trial, dict[str, Any]]],
+    trial_offset: int,
+    scores: Mapping[int, float],
+    seconds: Mapping[int, float],
+) -> int:
+    """Train the trials as one batch, tell the study; return how many failed."""
+    numbered = [(trial_offset + trial.number, params) for trial, params in trials]
+    results = runner.train(numbered, scores, seconds)
+    for (trial, _), result in zip(trials, results, strict=True):
+        if result.status == "complete":
+            study.tell(trial, result.loss)
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+    return sum(result.status != "complete" for result in results)
 
 
 def study_results(
