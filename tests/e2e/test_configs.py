@@ -1,9 +1,7 @@
-"""The Hydra configs compose for every trainer and for search.py (no GPU needed to check)."""
+"""The Hydra configs compose for every trainer (no GPU needed to check)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,15 +45,3 @@ def test_default_config_is_valid_and_monitors_the_band_energy_error() -> None:
     assert cfg.callbacks.model_checkpoint.monitor == metric
     assert cfg.logger.wandb.offline is True
     assert cfg.data.descriptor_params == cfg.descriptor
-
-
-def test_search_placeholder_composes_and_says_what_is_missing() -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "search.py"), "hydra.run.dir=/tmp/search_placeholder"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "task_name: search" in result.stdout
-    assert "No search methods yet" in result.stdout
