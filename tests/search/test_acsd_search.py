@@ -7,16 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from search_runs import compose_with, run_search, write_method
+from search_runs import REPO, compose_with, run_search, write_method
 
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors
 from ldos_surrogate.io.store import read_snapshot
 from ldos_surrogate.search.acsd_search import (
+    RCUT_KEY,
+    TWOJMAX_KEY,
     AcsdPoint,
     AcsdSettings,
     select_descriptor,
     snapshot_acsd,
 )
+from ldos_surrogate.search.space import check_keys_exist, parse_space
 
 AL_SET = Path(__file__).resolve().parents[2] / "data" / "al_fcc_298K"
 TINY_ACSD = """# @package _global_
@@ -89,3 +92,17 @@ def test_a_dimension_other_than_rcut_and_twojmax_is_refused_before_any_trial(
         "descriptor.twojmax, not ['model.optimizer.lr']" in run.stderr
     )
     assert not (run.sweep_dir / "results.csv").exists()
+
+
+def test_the_shipped_acsd_config_sweeps_rcut_and_twojmax_around_the_default() -> None:
+    cfg = compose_with(REPO / "conf", "search", "hparams_search=acsd", return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_ == "hydra_plugins.ldos_surrogate_sweepers.acsd_sweeper.AcsdSweeper"
+    space = parse_space(sweeper.params)
+    check_keys_exist(space, cfg, "params")
+    assert space.keys == (RCUT_KEY, TWOJMAX_KEY)
+    assert cfg.descriptor.rcut in space[RCUT_KEY].values  # MALA's Al/Be settings included
+    assert cfg.descriptor.twojmax in space[TWOJMAX_KEY].values
+    AcsdSettings(sweeper.n_points, sweeper.variant, sweeper.standardize, sweeper.tolerance).check(
+        "hydra.sweeper"
+    )

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import OmegaConf
-from search_runs import BAND_ENERGY, compose_with, run_search, write_method
+from search_runs import BAND_ENERGY, REPO, compose_with, run_search, write_method
 
 from ldos_surrogate.search.oat import range_analysis
 from ldos_surrogate.search.orthogonal_arrays import orthogonal_design
-from ldos_surrogate.search.space import encode
+from ldos_surrogate.search.space import check_keys_exist, encode, parse_space
 
 KEYS = ("model.network.layer_widths", "model.network.activations", "model.optimizer.lr")
 TINY_OAT = """# @package _global_
@@ -37,6 +37,7 @@ def test_oat_trains_the_distinct_rows_of_a_padded_array_and_picks_levels_by_rang
     assert run.returncode == 0, run.stderr[-3000:]
     # 3 x 2 x 2 levels: 12 runs unpadded (N divisible by 6 and 4), 9 padded to 3^3
     assert "OAT: 9 rows of a strength-2 orthogonal array with levels [3, 3, 3]" in run.stdout
+    assert "OAT padding: unpadded, levels [3, 2, 2] need 12 runs at least" in run.stdout
     assert "OAT padding: model.network.activations: 2 levels padded to 3" in run.stdout
 
     # the search's rows are the rows of the same (deterministic) design, mapped to values
@@ -105,3 +106,15 @@ def test_a_space_without_orthogonal_array_is_refused_before_any_trial(tmp_path: 
     )
     assert not (run.sweep_dir / "results.csv").exists()
     assert not list(run.sweep_dir.glob("trial_*"))
+
+
+def test_the_shipped_oat_config_has_a_16_row_padded_array_over_existing_keys() -> None:
+    cfg = compose_with(REPO / "conf", "search", "hparams_search=oat", return_hydra_config=True)
+    sweeper = cfg.hydra.sweeper
+    assert sweeper._target_ == "hydra_plugins.ldos_surrogate_sweepers.oat_sweeper.OatSweeper"
+    space = parse_space(sweeper.params)
+    check_keys_exist(space, cfg, "params")
+    counts = {key: len(space[key].values) for key in space.keys}
+    design = orthogonal_design(counts, sweeper.max_runs, sweeper.time_limit_s, "hydra.sweeper")
+    # 4 x 4 x 4 x 3 levels: 48 runs unpadded (N divisible by 16 and 12), 16 padded to 4^4
+    assert (design.n_runs, design.array_levels) == (16, (4, 4, 4, 4))

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ldos_surrogate.errors import InputError
-from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal_design
+from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal_design, run_sizes
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.space import encode
@@ -114,7 +114,8 @@ def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutco
     notes = [
         f"OAT: {design.n_runs} rows of a strength-2 orthogonal array with levels "
         f"{list(design.array_levels)}, {len(trials)} distinct, repeats = {len(runner.seeds)}",
-        *(f"OAT padding: {line}" for line in design.padding_notes(runner.space.keys)),
+        *(f"OAT: no array with {attempt}" for attempt in design.failed),
+        *_padding_notes(design, runner.space.keys, settings.max_runs),
     ]
     finite = np.isfinite(row_losses)
     if not finite.any():
@@ -159,6 +160,18 @@ def _distinct(
             numbers[signature] = len(trials)
             trials.append((len(trials), row))
     return [numbers[_signature(row)] for row in rows], trials
+
+
+def _padding_notes(design: OrthogonalDesign, keys: Sequence[str], max_runs: int) -> list[str]:
+    """Why the levels were padded and how, for the summary (none when not padded)."""
+    if not design.padded:
+        return []
+    sizes = run_sizes(design.level_counts, max_runs)
+    unpadded = f"{sizes[0]} runs at least" if sizes else f"more than max_runs = {max_runs} runs"
+    return [
+        f"OAT padding: unpadded, levels {list(design.level_counts)} need {unpadded}",
+        *(f"OAT padding: {line}" for line in design.padding_notes(keys)),
+    ]
 
 
 def _loss(result: TrialResult) -> float:

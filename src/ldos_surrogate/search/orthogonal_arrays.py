@@ -56,11 +56,13 @@ class OrthogonalDesign:
     level_counts: real levels s_i of each factor, in the search's order.
     array_levels: levels of the constructed orthogonal array (> s_i where padded).
     array: (n_runs, n_factors) symbols of the orthogonal array, 0 ... array_levels[i] - 1.
+    failed: the attempts (run size, levels) that found no array before this one.
     """
 
     level_counts: tuple[int, ...]
     array_levels: tuple[int, ...]
     array: np.ndarray
+    failed: tuple[str, ...] = ()
 
     @property
     def n_runs(self) -> int:
@@ -224,11 +226,11 @@ def orthogonal_design(
         for padded_index, space in enumerate(candidate_spaces(counts))
         for n_runs in run_sizes(space, max_runs)
     )
-    tried = []
+    tried: list[str] = []
     for n_runs, _, space in attempts:
         array = orthogonal_array(space, n_runs, time_limit_s)
         if array is not None and is_strength_two(array, space):
-            return OrthogonalDesign(counts, space, array)
+            return OrthogonalDesign(counts, space, array, tuple(tried))
         tried.append(f"{n_runs} runs of levels {list(space)}")
     raise InputError(
         f"{key}: no strength-2 orthogonal array of at most max_runs = {max_runs} runs for the "
