@@ -20,6 +20,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.naswot_scoring import NaswotScorer
 from ldos_surrogate.search.results import TrialResult
 
@@ -36,8 +37,7 @@ class PrunerSettings:
         """InputError naming ``key.<field>`` for a bad value."""
         if not (isinstance(self.quantile, int | float) and 0 <= self.quantile < 1):
             raise InputError(f"{key}.quantile: must be in [0, 1), got {self.quantile!r}")
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 1:
-            raise InputError(f"{key}.warmup: must be an integer >= 1, got {self.warmup!r}")
+        require_int(self.warmup, f"{key}.warmup", minimum=1)
 
 
 class NaswotPruner:

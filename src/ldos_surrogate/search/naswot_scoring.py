@@ -17,6 +17,7 @@ from ldos_surrogate.data.datamodule import SPLITS, LdosDataModule
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.models.network import NetworkConfig, network_from_config
 from ldos_surrogate.scores.naswot import CONVENTIONS, naswot_mean_score
+from ldos_surrogate.search.checks import require_int
 
 
 @dataclass
@@ -33,10 +34,8 @@ class NaswotSettings:
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
-        for name in ("n_inits", "batch_points"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise InputError(f"{key}.{name}: must be an integer >= 2, got {value!r}")
+        require_int(self.n_inits, f"{key}.n_inits", minimum=2)
+        require_int(self.batch_points, f"{key}.batch_points", minimum=2)
         if not (isinstance(self.k, int | float) and self.k > 0):
             raise InputError(f"{key}.k: must be a positive number, got {self.k!r}")
         if self.convention not in CONVENTIONS:

@@ -39,6 +39,7 @@ from optuna.storages import RDBStorage, fail_stale_trials
 from optuna.trial import Trial, TrialState
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.naswot_pruner import NaswotPruner
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
@@ -83,20 +84,15 @@ class OptunaSettings:
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
         for name in ("n_trials", "n_jobs", "heartbeat_interval"):
-            _check_positive_int(getattr(self, name), f"{key}.{name}")
+            require_int(getattr(self, name), f"{key}.{name}", minimum=1)
         if self.grace_period is not None:
-            _check_positive_int(self.grace_period, f"{key}.grace_period")
+            require_int(self.grace_period, f"{key}.grace_period", minimum=1)
             if self.grace_period <= self.heartbeat_interval:
                 raise InputError(
                     f"{key}.grace_period: must exceed heartbeat_interval "
                     f"({self.heartbeat_interval} s), got {self.grace_period}"
                 )
-        if (
-            isinstance(self.max_retry, bool)
-            or not isinstance(self.max_retry, int)
-            or self.max_retry < 0
-        ):
-            raise InputError(f"{key}.max_retry: must be an integer >= 0, got {self.max_retry!r}")
+        require_int(self.max_retry, f"{key}.max_retry", minimum=0)
         if self.direction not in DIRECTIONS:
             raise InputError(
                 f"{key}.direction: must be one of {DIRECTIONS}, got {self.direction!r}"
@@ -273,11 +269,6 @@ def best_of(results: Sequence[TrialResult], settings: OptunaSettings) -> TrialRe
 def _optuna_choice(value: Any) -> Any:
     """Optuna categorical choices are None, bool, int, float or str; others as override text."""
     return value if value is None or isinstance(value, bool | int | float | str) else encode(value)
-
-
-def _check_positive_int(value: Any, key: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{key}: must be an integer >= 1, got {value!r}")
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.results import (
     BAND_ENERGY_METRIC,
     ResultsTable,
@@ -57,8 +58,7 @@ class TrialRunner:
         results: ResultsTable,
         repeats: int,
     ) -> None:
-        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-            raise InputError(f"hydra.sweeper.repeats: must be an integer >= 1, got {repeats!r}")
+        require_int(repeats, "hydra.sweeper.repeats", minimum=1)
         self.hydra_context = hydra_context
         self.launcher = launcher
         self.config = config
