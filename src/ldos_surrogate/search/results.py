@@ -203,10 +203,13 @@ def summary_table(results: Sequence[TrialResult], keys: Sequence[str], limit: in
         for r in sorted(results, key=order)[:limit]
     ]
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
-    return "\n".join(
+    table = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *lines]
-    )
+    ]
+    if len(results) > limit:
+        table.append(f"... {len(results) - limit} more trials in {RESULTS_FILE}")
+    return "\n".join(table)
 
 
 def _number(value: float | None) -> str:

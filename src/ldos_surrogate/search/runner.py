@@ -95,7 +95,8 @@ class TrialRunner:
         try:
             return self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         except HydraException as error:
-            raise InputError(f"hydra.sweeper.params: {overrides}: {error}") from error
+            reason = str(error).splitlines()[0]
+            raise InputError(f"hydra.sweeper.params: {overrides}: {reason}") from error
 
     def check_space(self) -> None:
         """Compose every listed value of every dimension (interval ends for intervals) and
