@@ -1,0 +1,473 @@
+"""The bad-input suite: every malformed input listed in ``docs/bad_input.md`` (config, data,
+study storage, checkpoint) is tried here, and the test checks what the user sees.
+
+Each row of the table has the id of one case below (the test ids); `test_table_lists_every_case`
+keeps the two in step. What the user sees follows from how the entry points report errors:
+an `InputError` is one line ``error: <message>`` and exit status 2 (``train.py``,
+``search.py``, ``ldos-surrogate``); any other exception reaches Hydra, which prints its
+message (and ``full_key``) with exit status 1. `user_sees` applies that rule in process;
+`test_the_rule_holds_for_the_real_commands` checks it once per kind on the real commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from reference_data import BE2_ENERGY_GRID
+
+from ldos_surrogate import tasks
+from ldos_surrogate.cli import main as cli_main
+from ldos_surrogate.descriptors import SnapParams, cached_descriptors, descriptor_cache_path
+from ldos_surrogate.errors import InputError
+from ldos_surrogate.io.mala_import import import_mala_dataset
+from ldos_surrogate.io.store import read_snapshot
+from ldos_surrogate.search.optuna_search import OptunaSettings, open_study
+from ldos_surrogate.search.space import check_keys_exist, parse_space
+from ldos_surrogate.search.sweeper import PARAMS_KEY, SETTINGS_KEY
+
+REPO = Path(__file__).resolve().parents[2]
+TABLE = REPO / "docs" / "bad_input.md"
+BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
+TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
+NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
+
+
+def user_sees(action: Callable[[], object]) -> tuple[int, str]:
+    """Exit status and message the command line shows when ``action`` fails."""
+    try:
+        action()
+    except InputError as error:
+        return 2, f"error: {error}"
+    except Exception as error:  # noqa: BLE001 - reported by Hydra
+        return 1, str(error)
+    raise AssertionError("the input was accepted")
+
+
+@dataclass
+class Inputs:
+    """A Be2 store with MALA's descriptors cached, a checkpoint trained on it, a scratch folder."""
+
+    store: Path
+    checkpoint: Path
+    tmp: Path
+
+    def config(self, *overrides: str, store: Path | None = None, name: str = "train"):
+        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+            return compose(
+                name,
+                overrides=[
+                    "data=be2",
+                    f"data.dataset_dir={store or self.store}",
+                    f"paths.output_dir={self.tmp / 'run'}",
+                    *TINY,
+                    *overrides,
+                ],
+            )
+
+    def train(self, *overrides: str, store: Path | None = None) -> None:
+        tasks.train(self.config("trainer.max_epochs=1", *overrides, store=store))
+
+    def damaged(self, relative: str | Path, damage: Callable[[Path], None]) -> Path:
+        """A copy of the store with ``damage`` done to one of its files; returns the copy."""
+        copy = self.tmp / "damaged"
+        shutil.copytree(self.store, copy)
+        damage(copy / relative)
+        return copy
+
+    def search_space(self, params: dict[str, str]) -> None:
+        check_keys_exist(
+            parse_space(params, [], PARAMS_KEY), self.config(name="search"), PARAMS_KEY
+        )
+
+
+@pytest.fixture(scope="module")
+def trained(mala_be2: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The Be2 store and the best checkpoint of a 1-epoch run on it."""
+    store = tmp_path_factory.mktemp("be2") / "store"
+    import_mala_dataset(mala_be2, BE2_ENERGY_GRID, store, BE2_PARAMS.rcut, BE2_PARAMS.twojmax)
+    run = tmp_path_factory.mktemp("trained")
+    inputs = Inputs(store, run / "unused", run)
+    metrics = tasks.train(inputs.config("trainer.max_epochs=1", "test=false"))
+    return store, Path(metrics["best_checkpoint"])
+
+
+@pytest.fixture()
+def inputs(trained: tuple[Path, Path], tmp_path: Path) -> Inputs:
+    return Inputs(*trained, tmp_path)
+
+
+# ---- ways to damage a file ----------------------------------------------------------------
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def json_edit(edit: Callable[[dict], None]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        data = json.loads(path.read_text())
+        edit(data)
+        path.write_text(json.dumps(data))
+
+    return damage
+
+
+def array_edit(edit: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        np.save(path, edit(np.load(path)))
+
+    return damage
+
+
+def with_nan(array: np.ndarray) -> np.ndarray:
+    array[3, 4, 5, 6] = np.nan
+    return array
+
+
+def descriptor_cache_file(store: Path, snapshot: str) -> Path:
+    """The cache file of MALA's descriptors of ``snapshot``."""
+    return descriptor_cache_path(read_snapshot(store / snapshot), BE2_PARAMS)
+
+
+# ---- the cases: id -> (exit status, part of the message, what the user does) ----------------
+
+Action = Callable[[Inputs], object]
+CASES: dict[str, tuple[int, str, Action]] = {
+    # configuration (train.py, search.py overrides)
+    "unknown-activation": (
+        2,
+        "error: model.network.activations[0]: unknown activation 'Swoosh'",
+        lambda i: i.train("model.network.activations=Swoosh"),
+    ),
+    "input-width": (
+        2,
+        "error: model.network.layer_widths[0]: 90 does not match",
+        lambda i: i.train("model.network.layer_widths=[90,32,null]"),
+    ),
+    "output-width": (
+        2,
+        "11 energy grid points",
+        lambda i: i.train("model.network.layer_widths=[null,32,12]"),
+    ),
+    "unknown-model-key": (
+        2,
+        "error: model: unknown keys ['foo']",
+        lambda i: i.train("+model.foo=1"),
+    ),
+    "optimizer-name": (
+        2,
+        "error: model.optimizer.name",
+        lambda i: i.train("model.optimizer.name=adagrad"),
+    ),
+    "learning-rate": (
+        2,
+        "error: model.optimizer.lr: must be > 0, got -1",
+        lambda i: i.train("model.optimizer.lr=-1"),
+    ),
+    "scheduler-factor": (
+        2,
+        "error: model.scheduler.factor: must lie in (0, 1), got 2",
+        lambda i: i.train("model.scheduler.factor=2"),
+    ),
+    "snapshot-not-listed": (
+        2,
+        "error: val: snapshot 'Be_snapshot9' is not listed in",
+        lambda i: i.train("data.val=[Be_snapshot9]"),
+    ),
+    "snapshot-in-two-splits": (
+        2,
+        "error: val: snapshot 'Be_snapshot1' is also in split 'train'",
+        lambda i: i.train("data.val=[Be_snapshot1]"),
+    ),
+    "empty-training-split": (
+        2,
+        "error: train: the training split lists no snapshots",
+        lambda i: i.train("data.train=[]"),
+    ),
+    "batch-size": (
+        1,
+        "InputError('batch_size: must be a positive integer, got 0')",
+        lambda i: i.train("data.batch_size=0"),
+    ),
+    "ldos-scaling": (
+        1,
+        'InputError("ldos_scaling: expected one of',
+        lambda i: i.train("data.ldos_scaling=log"),
+    ),
+    "descriptor-rcut": (
+        1,
+        "rcut",
+        lambda i: i.train("descriptor.rcut=-1"),
+    ),
+    "max-epochs": (
+        1,
+        "max_epochs",
+        lambda i: i.train("trainer.max_epochs=-5"),
+    ),
+    "unknown-config-option": (
+        1,
+        "Could not find 'data/nonexistent'",
+        lambda i: i.config("data=nonexistent"),
+    ),
+    # data sets and snapshots
+    "missing-data-set": (
+        2,
+        "manifest.json: data set manifest missing",
+        lambda i: i.train(store=i.tmp / "no_such_set"),
+    ),
+    "malformed-manifest": (
+        1,
+        "list indices must be integers or slices, not str",
+        lambda i: i.train(store=i.damaged("manifest.json", lambda p: p.write_text("[1, 2]"))),
+    ),
+    "missing-snapshot-folder": (
+        2,
+        "Be_snapshot2: snapshot folder not found",
+        lambda i: i.train(store=i.damaged("Be_snapshot2", shutil.rmtree)),
+    ),
+    "meta-not-json": (
+        2,
+        "Be_snapshot1/meta.json: not valid JSON",
+        lambda i: i.train(store=i.damaged("Be_snapshot1/meta.json", truncate)),
+    ),
+    "meta-missing-key": (
+        2,
+        "Be_snapshot1/meta.json: malformed meta.json (KeyError('temperature_k'))",
+        lambda i: i.train(
+            store=i.damaged("Be_snapshot1/meta.json", json_edit(lambda m: m.pop("temperature_k")))
+        ),
+    ),
+    "energy-grids-differ": (
+        2,
+        "Be_snapshot1/meta.json: energy_grid_ev EnergyGrid(start_ev=-4.0, spacing_ev=2.5, "
+        "count=11) differs from EnergyGrid(start_ev=-5.0",
+        lambda i: i.train(
+            store=i.damaged(
+                "Be_snapshot1/meta.json",
+                json_edit(lambda m: m["energy_grid_ev"].update(start_ev=-4.0)),
+            )
+        ),
+    ),
+    "atoms-unreadable": (
+        1,
+        "Expected xyz header",
+        lambda i: i.train(
+            store=i.damaged("Be_snapshot1/atoms.extxyz", lambda p: p.write_text("garbage\n"))
+        ),
+    ),
+    "ldos-truncated": (
+        2,
+        "Be_snapshot1/ldos.npy: not a readable .npy array",
+        lambda i: i.train(store=i.damaged("Be_snapshot1/ldos.npy", truncate)),
+    ),
+    "ldos-wrong-shape": (
+        2,
+        "Be_snapshot1/ldos.npy: shape (18, 18, 26, 11) does not match meta.json",
+        lambda i: i.train(
+            store=i.damaged("Be_snapshot1/ldos.npy", array_edit(lambda a: a[:, :, :-1]))
+        ),
+    ),
+    "ldos-nan": (
+        2,
+        "Be_snapshot1/ldos.npy: contains NaN or inf values",
+        lambda i: i.train(store=i.damaged("Be_snapshot1/ldos.npy", array_edit(with_nan))),
+    ),
+    "descriptor-cache-nan": (
+        2,
+        "contains NaN or inf values",
+        lambda i: i.train(
+            store=i.damaged(
+                descriptor_cache_file(i.store, "Be_snapshot1").relative_to(i.store),
+                array_edit(with_nan),
+            )
+        ),
+    ),
+    # study storage and search settings (search.py)
+    "storage-not-a-url": (
+        2,
+        "error: hydra.sweeper.storage: cannot open 'notaurl': Could not parse SQLAlchemy URL",
+        lambda i: open_study(OptunaSettings(storage="notaurl"), i.tmp, "s", 0, SETTINGS_KEY),
+    ),
+    "storage-folder-missing": (
+        2,
+        "(sqlite3.OperationalError) unable to open database file",
+        lambda i: open_study(
+            OptunaSettings(storage=f"sqlite:///{i.tmp}/no/such/folder/optuna.db"),
+            i.tmp,
+            "s",
+            0,
+            SETTINGS_KEY,
+        ),
+    ),
+    "storage-no-server": (
+        2,
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused',
+        lambda i: open_study(OptunaSettings(storage=NO_SERVER), i.tmp, "s", 0, SETTINGS_KEY),
+    ),
+    "storage-driver-missing": (
+        2,
+        "Failed to import DB access module for the specified storage URL",
+        lambda i: open_study(
+            OptunaSettings(storage="mysql://user:secret@127.0.0.1:1/db"),
+            i.tmp,
+            "s",
+            0,
+            SETTINGS_KEY,
+        ),
+    ),
+    "n-trials": (
+        2,
+        "error: hydra.sweeper.n_trials: must be an integer >= 1, got 0",
+        lambda i: OptunaSettings(n_trials=0).check(SETTINGS_KEY),
+    ),
+    "grace-period": (
+        2,
+        "error: hydra.sweeper.grace_period: must exceed heartbeat_interval (60 s), got 10",
+        lambda i: OptunaSettings(grace_period=10).check(SETTINGS_KEY),
+    ),
+    "direction": (
+        2,
+        "error: hydra.sweeper.direction: must be one of ('minimize', 'maximize'), got 'up'",
+        lambda i: OptunaSettings(direction="up").check(SETTINGS_KEY),
+    ),
+    "unknown-search-key": (
+        2,
+        "error: hydra.sweeper.params.model.foo: not a key of the config",
+        lambda i: i.search_space({"model.foo": "choice(1,2)"}),
+    ),
+    "bad-sweep-expression": (
+        2,
+        "error: hydra.sweeper.params: cannot parse 'model.optimizer.lr=choice('",
+        lambda i: i.search_space({"model.optimizer.lr": "choice("}),
+    ),
+    "empty-interval": (
+        2,
+        "error: hydra.sweeper.params.model.optimizer.lr: interval needs low < high",
+        lambda i: i.search_space({"model.optimizer.lr": "interval(1, 0)"}),
+    ),
+    # checkpoints (train.py ckpt_path=..., ldos-surrogate predict)
+    "checkpoint-missing": (
+        2,
+        "no_such.ckpt: checkpoint not found",
+        lambda i: i.train(f"ckpt_path={i.tmp / 'no_such.ckpt'}"),
+    ),
+    "checkpoint-not-a-checkpoint": (
+        2,
+        "README.md: not a loadable checkpoint (Weights only load failed",
+        lambda i: i.train(f"ckpt_path={REPO / 'README.md'}"),
+    ),
+    "checkpoint-truncated": (
+        2,
+        "best.ckpt: not a loadable checkpoint",
+        lambda i: i.train(f"ckpt_path={damaged_checkpoint(i, truncate)}"),
+    ),
+    "checkpoint-foreign": (
+        2,
+        "foreign.ckpt: not an LDOS model checkpoint (no 'hyper_parameters' entry)",
+        lambda i: i.train(f"ckpt_path={foreign_checkpoint(i)}"),
+    ),
+    "checkpoint-other-descriptors": (
+        2,
+        "trained with descriptors",
+        lambda i: i.train(f"ckpt_path={i.checkpoint}", "descriptor.twojmax=4"),
+    ),
+    "checkpoint-other-network": (
+        2,
+        "differs from the configured {'layer_widths': [91, 16, 11]",
+        lambda i: i.train(f"ckpt_path={i.checkpoint}", "model.network.layer_widths=[null,16,null]"),
+    ),
+    "predict-checkpoint-truncated": (
+        2,
+        "best.ckpt: not a loadable checkpoint",
+        lambda i: predict(i, damaged_checkpoint(i, truncate)),
+    ),
+}
+
+
+def damaged_checkpoint(inputs: Inputs, damage: Callable[[Path], None]) -> Path:
+    copy = inputs.tmp / "damaged" / inputs.checkpoint.name
+    copy.parent.mkdir()
+    shutil.copy(inputs.checkpoint, copy)
+    damage(copy)
+    return copy
+
+
+def foreign_checkpoint(inputs: Inputs) -> Path:
+    """A loadable torch file that is not a checkpoint of this project."""
+    path = inputs.tmp / "foreign.ckpt"
+    torch.save({"state_dict": {"weight": torch.zeros(2)}}, path)
+    return path
+
+
+def predict(inputs: Inputs, checkpoint: Path) -> None:
+    """``ldos-surrogate predict``, which returns 2 after printing an InputError."""
+    atoms = inputs.store / "Be_snapshot3" / "atoms.extxyz"
+    arguments = ["predict", str(checkpoint), str(atoms), "--grid", "18", "18", "27"]
+    if cli_main([*arguments, "--out", str(inputs.tmp / "prediction")]) == 2:
+        raise InputError("(message printed)")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_reported(case: str, inputs: Inputs, capsys: pytest.CaptureFixture) -> None:
+    status, message, action = CASES[case]
+    if case == "storage-no-server":
+        pytest.importorskip("psycopg", reason="psycopg not installed (extra 'parallel')")
+    seen_status, seen = user_sees(lambda: action(inputs))
+    seen += capsys.readouterr().err  # commands that print their error themselves
+    assert seen_status == status, seen
+    assert message in seen
+    assert not (inputs.tmp / "run" / "checkpoints").exists()  # nothing trained
+
+
+def test_descriptor_cache_truncated_is_recomputed(inputs: Inputs) -> None:
+    """Not an error: an unreadable cache entry is ignored and computed again (row
+    ``descriptor-cache-truncated``)."""
+    store = inputs.damaged(
+        descriptor_cache_file(inputs.store, "Be_snapshot1").relative_to(inputs.store), truncate
+    )
+    snapshot = read_snapshot(store / "Be_snapshot1")
+    recomputed = np.asarray(cached_descriptors(snapshot, BE2_PARAMS))
+    stored = np.load(descriptor_cache_file(inputs.store, "Be_snapshot1"))
+    np.testing.assert_allclose(recomputed, stored, rtol=1e-4, atol=1e-6)  # LAMMPS vs MALA's
+
+
+def test_table_lists_every_case() -> None:
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|", TABLE.read_text(), flags=re.MULTILINE)
+    assert sorted(rows) == sorted([*CASES, "descriptor-cache-truncated"])
+    assert len(rows) == len(set(rows))
+
+
+@pytest.mark.parametrize(
+    ("script", "override", "status", "last_line"),
+    [
+        ("search.py", "hydra.sweeper.storage=notaurl", 2, "error: hydra.sweeper.storage: cannot"),
+        ("train.py", "data.batch_size=0", 1, "Set the environment variable HYDRA_FULL_ERROR=1"),
+    ],
+)
+def test_the_rule_holds_for_the_real_commands(
+    inputs: Inputs, script: str, override: str, status: int, last_line: str
+) -> None:
+    command = [sys.executable, str(REPO / script), "data=be2", f"data.dataset_dir={inputs.store}"]
+    command += [f"paths.log_dir={inputs.tmp / 'logs'}", f"hydra.run.dir={inputs.tmp / 'run'}"]
+    result = subprocess.run(
+        [*command, *TINY, override],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=inputs.tmp,
+        env=os.environ | {"LDOS_SURROGATE_ROOT": str(REPO)},
+    )
+    assert result.returncode == status, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1].startswith(last_line)
