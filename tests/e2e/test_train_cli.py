@@ -26,6 +26,7 @@ from ldos_surrogate.physics.constants import BOHR_ANGSTROM
 
 BE2_TEST = "Be_snapshot3"
 REPO = Path(__file__).resolve().parents[2]
+AL_DATASET = REPO / "data" / "al_fcc_298K"
 BE2_RCUT, BE2_TWOJMAX = 4.67637, 10  # MALA's SNAP settings for these files
 BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
 # a small network keeps a run to seconds on two CPU cores; ~100 steps per epoch train it
@@ -37,13 +38,16 @@ TINY_MODEL = [
 ]
 
 
-def run_train(run_dir: Path, dataset_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    """``python train.py data=be2 ...`` with its run directory at ``run_dir``."""
+def run_train(
+    run_dir: Path, dataset_dir: Path | None, *overrides: str
+) -> subprocess.CompletedProcess:
+    """``python train.py data=be2 ...`` (the default data set when ``dataset_dir`` is None)
+    with a tiny network and its run directory at ``run_dir``."""
+    data = [] if dataset_dir is None else ["data=be2", f"data.dataset_dir={dataset_dir}"]
     command = [
         sys.executable,
         str(REPO / "train.py"),
-        "data=be2",
-        f"data.dataset_dir={dataset_dir}",
+        *data,
         f"hydra.run.dir={run_dir}",
         *TINY_MODEL,
         *overrides,
@@ -71,6 +75,17 @@ def two_epoch_run(be2_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def metrics_of(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+def predict_cli(checkpoint: str | Path, atoms_file: Path, grid: tuple[int, ...], out: Path) -> dict:
+    """``ldos-surrogate predict``; returns its energies.json."""
+    command = [sys.executable, "-m", "ldos_surrogate.cli", "predict", str(checkpoint)]
+    grid_args = ["--grid", *map(str, grid), "--out", str(out)]
+    result = subprocess.run(
+        [*command, str(atoms_file), *grid_args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((out / "energies.json").read_text())
 
 
 def test_fast_dev_run_trains_and_tests_one_batch(be2_store: Path, tmp_path: Path) -> None:
@@ -133,15 +148,7 @@ def test_predict_cli_writes_density_cube_and_energies(
 ) -> None:
     checkpoint = metrics_of(two_epoch_run)["best_checkpoint"]
     atoms_file = be2_store / BE2_TEST / "atoms.extxyz"
-    command = [sys.executable, "-m", "ldos_surrogate.cli", "predict", checkpoint, str(atoms_file)]
-    result = subprocess.run(
-        [*command, "--grid", "18", "18", "27", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    energies = json.loads((tmp_path / "energies.json").read_text())
+    energies = predict_cli(checkpoint, atoms_file, (18, 18, 27), tmp_path)
     # the Fermi level is fitted to 2 valence electrons per Be atom: the density holds them
     cube = ase.io.read(tmp_path / "density.cube", read_data=True, full_output=True)
     atoms, density = cube["atoms"], cube["data"]
@@ -158,6 +165,25 @@ def test_predict_cli_writes_density_cube_and_energies(
         ase.io.read(atoms_file), (18, 18, 27)
     )
     assert prediction.energies_json() == energies
+
+
+def test_shipped_al_run_is_reproduced_by_predict_from_atoms(tmp_path: Path) -> None:
+    """Two epochs on the shipped Al set; predicting a test snapshot from its atoms alone
+    (LAMMPS descriptors, the checkpoint's scalers and energy setup) gives the logged test
+    energies bit for bit, the total free energy (Eq. 7, Al.pz-vbc) included."""
+    if not (AL_DATASET / "manifest.json").exists():
+        pytest.skip(f"shipped Al data set not found at {AL_DATASET}")
+    result = run_train(tmp_path / "run", None, "trainer.max_epochs=2", "logger=csv")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(tmp_path / "run")
+    name = "snapshot_0006"
+    energies = predict_cli(
+        metrics["best_checkpoint"], AL_DATASET / name / "atoms.extxyz", (18, 18, 18), tmp_path
+    )
+    logged = metrics["test_snapshots"][name]["predicted_ev"]
+    assert energies["energies_ev"] == {k: v for k, v in logged.items() if k != "n_atoms"}
+    assert energies["energies_ev"]["total_free_energy_ev"] is not None
+    assert energies["n_electrons"] == 12.0  # 3 valence electrons per Al (Al.pz-vbc)
 
 
 # ---- bad input: one InputError naming the key or file, before any training ----------------
