@@ -80,15 +80,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("test") and datamodule.snapshots("test"):
         trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
         metrics |= test_metrics(module)
-        plot_first_test_dos(module, datamodule, output_dir)
     metrics["history"] = module.history
-    if module.history:
-        plot_training_curve(
-            [h["epoch"] for h in module.history],
-            [h[VAL_METRIC] for h in module.history],
-            output_dir / "training_curve.png",
-        )
-    atomic_write_text(output_dir / METRICS_FILE, json.dumps(metrics, indent=2))
+    if trainer.is_global_zero:  # one process writes the results of a DDP run
+        write_results(metrics, module, datamodule, output_dir)
     for logger in loggers:
         logger.finalize("success")
     return metrics
@@ -152,6 +146,21 @@ def test_metrics(module: LdosModule) -> dict[str, Any]:
     }
     metrics["test_snapshots"] = module.test_results
     return metrics
+
+
+def write_results(
+    metrics: dict[str, Any], module: LdosModule, datamodule: LdosDataModule, output_dir: Path
+) -> None:
+    """``metrics.json``, the training curve and, after testing, the DOS plot."""
+    if module.history:
+        plot_training_curve(
+            [h["epoch"] for h in module.history],
+            [h[VAL_METRIC] for h in module.history],
+            output_dir / "training_curve.png",
+        )
+    if module.test_results:
+        plot_first_test_dos(module, datamodule, output_dir)
+    atomic_write_text(output_dir / METRICS_FILE, json.dumps(metrics, indent=2))
 
 
 def plot_first_test_dos(module: LdosModule, datamodule: LdosDataModule, output_dir: Path) -> None:
