@@ -55,6 +55,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_write_text
 from ldos_surrogate.io.store import Snapshot, read_snapshot
 from ldos_surrogate.scores.acsd import VARIANTS, acsd
+from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
 
@@ -76,10 +77,7 @@ class AcsdSettings:
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
-        if isinstance(self.n_points, bool) or not isinstance(self.n_points, int):
-            raise InputError(f"{key}.n_points: must be an integer, got {self.n_points!r}")
-        if self.n_points < 2:
-            raise InputError(f"{key}.n_points: must be >= 2, got {self.n_points}")
+        require_int(self.n_points, f"{key}.n_points", minimum=2)
         if self.variant not in VARIANTS:
             raise InputError(f"{key}.variant: must be one of {VARIANTS}, got {self.variant!r}")
         if not isinstance(self.standardize, bool):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal_design, run_sizes
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner
@@ -48,10 +49,7 @@ class OatSettings:
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
-        if isinstance(self.max_runs, bool) or not isinstance(self.max_runs, int):
-            raise InputError(f"{key}.max_runs: must be an integer, got {self.max_runs!r}")
-        if self.max_runs < 2:
-            raise InputError(f"{key}.max_runs: must be >= 2, got {self.max_runs}")
+        require_int(self.max_runs, f"{key}.max_runs", minimum=2)
         if not (isinstance(self.time_limit_s, int | float) and self.time_limit_s > 0):
             raise InputError(f"{key}.time_limit_s: must be > 0 seconds, got {self.time_limit_s!r}")
 
