@@ -44,7 +44,10 @@ def test_energy_setup_from_the_pseudopotential_or_the_electron_counts(
         snapshot.meta = replace(snapshot.meta, provenance={"pseudopotentials": {"Be": "x.UPF"}})
     without_file = EnergySetup.from_snapshots(unnamed)
     assert without_file.valence == {"Be": 2.0}  # 4 electrons in 2 atoms, fitted
-    assert without_file.no_total_reason == "pseudopotential x.UPF not found (set paths.pseudo_dirs)"
+    assert without_file.no_total_reason == (
+        "pseudopotential x.UPF not found (give its folder: "
+        "paths.pseudo_dirs for train.py, --pseudo-dir on the command line)"
+    )
     assert EnergySetup.from_dict(with_file.to_dict()) == with_file
     assert with_file.energy_grid == BE2_ENERGY_GRID
     assert with_file.temperature_k == pytest.approx(299.986, abs=1e-3)

@@ -17,7 +17,7 @@ from ldos_surrogate.io.open import (
 )
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states
-from ldos_surrogate.physics.pseudopotential import Pseudopotential, find_pseudopotential, read_upf
+from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
 
@@ -40,39 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _pseudopotentials(snapshot, extra_dirs: list[Path]) -> dict[str, Pseudopotential | str]:
-    """Element -> header of the UPF file named in the snapshot's provenance (or its name,
-    when the file is not found)."""
-    names = snapshot.meta.provenance.get("pseudopotentials") or {}
-    directories = [*extra_dirs, snapshot.path, snapshot.path.parent]
-    found: dict[str, Pseudopotential | str] = {}
-    for element, filename in names.items():
-        path = find_pseudopotential(filename, directories)
-        found[element] = filename if path is None else read_upf(path)
-    return found
-
-
-def _why_no_total(pseudos: dict[str, Pseudopotential | str], symbols: list[str]) -> str | None:
-    """None when Eq. (7) can be evaluated from the LDOS alone, else the reason."""
-    missing = sorted(set(symbols) - set(pseudos))
-    if missing:
-        return f"no pseudopotential named for {', '.join(missing)}"
-    not_found = sorted(name for name in pseudos.values() if isinstance(name, str))
-    if not_found:
-        return f"{', '.join(not_found)} not found (give --pseudo-dir)"
-    for pseudo in pseudos.values():
-        if not pseudo.supports_total_energy:
-            return (
-                f"{pseudo.path.name} is {pseudo.pseudo_type}"
-                f"{' with core correction' if pseudo.core_correction else ''}"
-                f" ({pseudo.functional_name}): Eq. (7) from the LDOS needs norm-conserving"
-                " pseudopotentials without core correction"
-            )
-    if len({pseudo.functional for pseudo in pseudos.values()}) > 1:
-        return "the pseudopotentials use different functionals"
-    return None
-
-
 def compute(snapshot, pseudo_dirs: list[Path]) -> dict:
     """All energies (eV) of the snapshot's LDOS and the DFT references, as a JSON-able dict."""
     meta = snapshot.meta
@@ -82,8 +49,13 @@ def compute(snapshot, pseudo_dirs: list[Path]) -> dict:
     energies = meta.energy_grid.energies
     if ldos.shape[:3] != tuple(meta.grid_shape):
         raise InputError(f"{snapshot.path}: LDOS grid {ldos.shape[:3]} != grid {meta.grid_shape}")
-    pseudos = _pseudopotentials(snapshot, pseudo_dirs)
-    why_no_total = _why_no_total(pseudos, symbols)
+    pseudos, why_no_total = pseudopotentials_for(
+        meta.provenance.get("pseudopotentials") or {},
+        sorted(set(symbols)),
+        [*pseudo_dirs, snapshot.path, snapshot.path.parent],
+    )
+    if pseudos is not None:
+        why_no_total = why_no_total_energy(pseudos.values())
     computed: dict[str, float] = {}
     if why_no_total is None:
         terms, total = free_energy_from_ldos(

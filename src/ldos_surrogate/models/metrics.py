@@ -26,11 +26,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import EnergyGrid, Snapshot
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states, electron_density
-from ldos_surrogate.physics.pseudopotential import (
-    Pseudopotential,
-    find_pseudopotential,
-    read_upf,
-)
+from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
 from ldos_surrogate.physics.total_energy import total_free_energy
 
 MEV_PER_EV = 1000.0
@@ -64,12 +60,16 @@ class EnergySetup:
         provenance (looked up in ``pseudo_dirs``, next to the data, and QE's default places)."""
         first = snapshots[0]
         elements = sorted({s for snapshot in snapshots for s in _symbols(snapshot.atoms())})
-        pseudos, reason = _pseudopotentials(first, elements, pseudo_dirs)
+        pseudos, reason = pseudopotentials_for(
+            first.meta.provenance.get("pseudopotentials") or {},
+            elements,
+            [*map(Path, pseudo_dirs), first.path, first.path.parent],
+        )
         if pseudos is None:
             valence, functional = _fitted_valence(snapshots, elements), None
         else:
             valence = {element: pseudos[element].z_valence for element in elements}
-            reason = _why_no_total(list(pseudos.values()))
+            reason = why_no_total_energy(pseudos.values())
             functional = None if reason else pseudos[elements[0]].functional
         return cls(
             energy_grid=first.meta.energy_grid,
@@ -102,36 +102,6 @@ class EnergySetup:
 
 def _symbols(atoms: ase.Atoms) -> list[str]:
     return atoms.get_chemical_symbols()
-
-
-def _pseudopotentials(
-    snapshot: Snapshot, elements: list[str], pseudo_dirs: Iterable[str | Path]
-) -> tuple[dict[str, Pseudopotential] | None, str | None]:
-    """Headers of the snapshot's pseudopotential files by element, or None and the reason."""
-    names = snapshot.meta.provenance.get("pseudopotentials") or {}
-    directories = [*map(Path, pseudo_dirs), snapshot.path, snapshot.path.parent]
-    pseudos = {}
-    for element in elements:
-        if element not in names:
-            return None, f"no pseudopotential named for {element} in {snapshot.path}"
-        path = find_pseudopotential(names[element], directories)
-        if path is None:
-            return None, f"pseudopotential {names[element]} not found (set paths.pseudo_dirs)"
-        pseudos[element] = read_upf(path)
-    return pseudos, None
-
-
-def _why_no_total(pseudos: list[Pseudopotential]) -> str | None:
-    """None when Eq. (7) can be evaluated from the LDOS with these pseudopotentials."""
-    for pseudo in pseudos:
-        if not pseudo.supports_total_energy:
-            return (
-                f"{pseudo.path.name} is {pseudo.pseudo_type} ({pseudo.functional_name}): Eq. (7) "
-                "from the LDOS needs norm-conserving pseudopotentials without core correction"
-            )
-    if len({pseudo.functional for pseudo in pseudos}) > 1:
-        return "the pseudopotentials use different functionals"
-    return None
 
 
 def _fitted_valence(snapshots: list[Snapshot], elements: list[str]) -> dict[str, float]:

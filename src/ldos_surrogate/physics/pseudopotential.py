@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,4 +84,42 @@ def find_pseudopotential(filename: str, directories: list[Path]) -> Path | None:
         candidate = directory / filename
         if candidate.is_file():
             return candidate
+    return None
+
+
+def pseudopotentials_for(
+    names: Mapping[str, str], elements: Iterable[str], directories: list[Path]
+) -> tuple[dict[str, Pseudopotential] | None, str | None]:
+    """The pseudopotential of each element from its file name (``names``: element -> UPF file,
+    as recorded in a snapshot's provenance), looked up with `find_pseudopotential`.
+
+    Returns (element -> header, None), or (None, the reason) when one is not named or found.
+    """
+    found = {}
+    for element in elements:
+        if element not in names:
+            return None, f"no pseudopotential named for {element}"
+        path = find_pseudopotential(names[element], directories)
+        if path is None:
+            return None, (
+                f"pseudopotential {names[element]} not found (give its folder: "
+                "paths.pseudo_dirs for train.py, --pseudo-dir on the command line)"
+            )
+        found[element] = read_upf(path)
+    return found, None
+
+
+def why_no_total_energy(pseudos: Iterable[Pseudopotential]) -> str | None:
+    """None when Eq. (7) can be evaluated from the LDOS with these pseudopotentials, else why."""
+    pseudos = list(pseudos)
+    for pseudo in pseudos:
+        if not pseudo.supports_total_energy:
+            return (
+                f"{pseudo.path.name} is {pseudo.pseudo_type}"
+                f"{' with core correction' if pseudo.core_correction else ''}"
+                f" ({pseudo.functional_name}): Eq. (7) from the LDOS needs norm-conserving"
+                " pseudopotentials without core correction"
+            )
+    if len({pseudo.functional for pseudo in pseudos}) > 1:
+        return "the pseudopotentials use different functionals"
     return None
