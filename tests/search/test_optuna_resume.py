@@ -31,10 +31,13 @@ hydra:
 OVERRIDES = ("hparams_search=tiny_optuna", "trainer.max_epochs=3")
 
 
-def wait_for_running_trial_after_a_complete_one(
-    process: subprocess.Popen, database: Path, deadline: float
+def wait_for_training_after_a_complete_trial(
+    process: subprocess.Popen, sweep_dir: Path, deadline: float
 ) -> None:
-    """Poll the study until a trial runs after at least one completed trial."""
+    """Poll until a trial trains after a completed one: the study's last trial is running and
+    its job has started (its folder exists) but not finished (no metrics.json), which leaves
+    about a second of training to kill it in."""
+    database = sweep_dir / "optuna.db"
     while time.monotonic() < deadline:
         assert process.poll() is None, "the search ended before it could be killed"
         trials = []
@@ -45,9 +48,11 @@ def wait_for_running_trial_after_a_complete_one(
                 ).trials
         states = [trial.state for trial in trials]
         if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
-            return
-        time.sleep(0.1)
-    raise AssertionError("no trial was running after a completed one within the time limit")
+            job = sweep_dir / f"trial_{trials[-1].number:04d}" / "seed_42"
+            if job.exists() and not (job / "metrics.json").exists():
+                return
+        time.sleep(0.05)
+    raise AssertionError("no trial was training after a completed one within the time limit")
 
 
 def test_killed_search_resumes_and_retries_the_killed_trial(tmp_path: Path) -> None:
@@ -63,9 +68,7 @@ def test_killed_search_resumes_and_retries_the_killed_trial(tmp_path: Path) -> N
         start_new_session=True,
     )
     try:
-        wait_for_running_trial_after_a_complete_one(
-            process, sweep_dir / "optuna.db", time.monotonic() + 180
-        )
+        wait_for_training_after_a_complete_trial(process, sweep_dir, time.monotonic() + 180)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
