@@ -112,6 +112,31 @@ def test_an_epoch_visits_every_training_point_once_in_batches_across_snapshots(
 
 
 @pytest.mark.parametrize("budget_mb", [IN_MEMORY_MB, LAZY_MB])
+@pytest.mark.parametrize("world_size", [2, 4])
+def test_ddp_processes_share_an_epoch_in_equal_steps(be2_store, mala_be2, budget_mb, world_size):
+    """Each of W processes takes every W-th batch of the same seeded order; the short ones
+    repeat one early batch, so all take ceil(27 / W) steps and together cover every point."""
+    shares = []
+    for rank in range(world_size):
+        datamodule = with_identity_scalers(make_datamodule(be2_store, budget_mb))
+        loader = datamodule._batches("train", True, 0, (rank, world_size))
+        shares.append(epoch_rows(loader))
+        assert len(shares[-1]) == len(loader) == -(-27 // world_size)
+    whole = epoch_rows(
+        with_identity_scalers(make_datamodule(be2_store, budget_mb))._batches("train", True)
+    )
+    served = [batch for share in shares for batch in share]
+    assert len(served) == len(shares) * len(shares[0])
+    for rank, share in enumerate(shares):
+        for step, batch in enumerate(share[: len(whole[rank::world_size])]):
+            np.testing.assert_array_equal(batch, whole[rank + step * world_size])
+    np.testing.assert_array_equal(
+        np.unique(np.concatenate(served), axis=0),
+        np.unique(np.concatenate(raw_rows(mala_be2, TRAIN)), axis=0),
+    )
+
+
+@pytest.mark.parametrize("budget_mb", [IN_MEMORY_MB, LAZY_MB])
 def test_order_is_fixed_by_seed_and_epoch(be2_store, budget_mb):
     first = make_datamodule(be2_store, budget_mb).train_dataloader()
     again = make_datamodule(be2_store, budget_mb).train_dataloader()

@@ -52,12 +52,6 @@ def test_two_gloo_processes_train_and_test_the_band_energy(ddp_run: tuple[Path, 
     assert abs(result["errors"]["fermi_energy_error_mev"]) < 200.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="training batches are not split between DDP processes yet: every rank trains on "
-    "the whole epoch (the batch iterables are not DataLoaders, so Lightning adds no "
-    "DistributedSampler), so 2 processes do the work of 1 twice",
-)
 def test_each_process_trains_on_half_of_the_epoch(ddp_run: tuple[Path, str]) -> None:
     run_dir, _ = ddp_run
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)

@@ -40,6 +40,7 @@ class _ScaledBatches:
         shuffle: bool,
         seed: int,
         first_epoch: int,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.n_points = n_points
         self.input_scaler, self.target_scaler = scalers
@@ -47,9 +48,38 @@ class _ScaledBatches:
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = first_epoch
+        self.rank, self.world_size = shard
+
+    @property
+    def n_batches(self) -> int:
+        """Batches of the whole epoch, over all processes."""
+        return math.ceil(self.n_points / self.batch_size)
 
     def __len__(self) -> int:
-        return math.ceil(self.n_points / self.batch_size)
+        return math.ceil(self.n_batches / self.world_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        """This process's share of the epoch: batches rank, rank + W, rank + 2W, ... of the
+        same seeded order on every process (W = world size). When W does not divide the
+        batch count, the short processes repeat one of the first batches so that all take
+        the same number of steps (as torch's DistributedSampler pads)."""
+        if self.world_size == 1:
+            yield from self._all_batches()
+            return
+        padding = len(self) * self.world_size - self.n_batches
+        short = self.rank >= self.world_size - padding
+        repeat = self.rank + (len(self) - 1) * self.world_size - self.n_batches
+        repeated = None
+        for index, batch in enumerate(self._all_batches()):
+            if index % self.world_size == self.rank:
+                yield batch
+            if short and index == repeat:
+                repeated = batch
+        if short:
+            yield repeated
+
+    def _all_batches(self) -> Iterator[Batch]:
+        raise NotImplementedError
 
     def _next_generator(self) -> np.random.Generator | None:
         """The generator of the epoch about to start (None without shuffling)."""
@@ -85,11 +115,12 @@ class InMemoryBatches(_ScaledBatches):
         shuffle: bool,
         seed: int,
         first_epoch: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
-        super().__init__(len(inputs), scalers, batch_size, shuffle, seed, first_epoch)
+        super().__init__(len(inputs), scalers, batch_size, shuffle, seed, first_epoch, shard)
         self.inputs, self.targets = inputs, targets
 
-    def __iter__(self) -> Iterator[Batch]:
+    def _all_batches(self) -> Iterator[Batch]:
         order = _order(self.n_points, self._next_generator()).to(self.inputs.device)
         for start in range(0, self.n_points, self.batch_size):
             yield self._batch(self.inputs, self.targets, order[start : start + self.batch_size])
@@ -113,9 +144,10 @@ class LazyBatches(_ScaledBatches):
         chunk_points: int,
         chunks_per_buffer: int,
         first_epoch: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         n_points = sum(g.n_points for g in grids)
-        super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch)
+        super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch, shard)
         self.chunks_per_buffer = chunks_per_buffer
         self.chunks = [
             (grid, start, min(start + chunk_points, grid.n_points))
@@ -123,7 +155,7 @@ class LazyBatches(_ScaledBatches):
             for start in range(0, grid.n_points, chunk_points)
         ]
 
-    def __iter__(self) -> Iterator[Batch]:
+    def _all_batches(self) -> Iterator[Batch]:
         generator = self._next_generator()
         chunk_order = _order(len(self.chunks), generator).tolist()
         # one buffer per epoch, refilled in place: batches are copies, never views of it

@@ -206,9 +206,12 @@ class LdosDataModule(LightningDataModule):
     # ---- batches -----------------------------------------------------------------------
 
     def train_dataloader(self) -> InMemoryBatches | LazyBatches:
-        """Shuffled batches; the epoch counter starts at the trainer's current epoch."""
-        first_epoch = self.trainer.current_epoch if self.trainer is not None else 0
-        return self._batches("train", shuffle=True, first_epoch=first_epoch)
+        """Shuffled batches; the epoch counter starts at the trainer's current epoch. Under
+        DDP each process takes its own share of every epoch (`batches._ScaledBatches`)."""
+        if self.trainer is None:
+            return self._batches("train", shuffle=True)
+        shard = (self.trainer.global_rank, self.trainer.world_size)
+        return self._batches("train", True, self.trainer.current_epoch, shard)
 
     def val_dataloader(self) -> InMemoryBatches | LazyBatches:
         return self._batches("val", shuffle=False)
@@ -217,7 +220,7 @@ class LdosDataModule(LightningDataModule):
         return self._batches("test", shuffle=False)
 
     def _batches(
-        self, split: str, shuffle: bool, first_epoch: int = 0
+        self, split: str, shuffle: bool, first_epoch: int = 0, shard: tuple[int, int] = (0, 1)
     ) -> InMemoryBatches | LazyBatches:
         if not self._grids[split]:
             return InMemoryBatches(
@@ -231,7 +234,14 @@ class LdosDataModule(LightningDataModule):
         if self.in_memory:
             inputs, targets = self._held_on_device(split)
             return InMemoryBatches(
-                inputs, targets, self.scalers, self.batch_size, shuffle, self.seed, first_epoch
+                inputs,
+                targets,
+                self.scalers,
+                self.batch_size,
+                shuffle,
+                self.seed,
+                first_epoch,
+                shard,
             )
         return LazyBatches(
             self._grids[split],
@@ -242,6 +252,7 @@ class LdosDataModule(LightningDataModule):
             self.chunk_points,
             CHUNKS_PER_BUFFER,
             first_epoch,
+            shard,
         )
 
     def _held_on_device(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
