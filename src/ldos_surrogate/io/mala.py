@@ -20,7 +20,7 @@ import ase
 import numpy as np
 
 from ldos_surrogate.errors import InputError
-from ldos_surrogate.io.store import EnergyGrid, SnapshotMeta
+from ldos_surrogate.io.store import EnergyGrid, SnapshotMeta, open_npy
 
 N_COORDINATE_COLUMNS = 3
 
@@ -98,12 +98,8 @@ def _read_json(path: Path) -> dict:
 
 
 def _load(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, mmap_mode="r")
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: file missing") from error
-    except (ValueError, OSError) as error:
-        raise InputError(f"{path}: not a readable .npy array ({error})") from error
+    """Memory-mapped float32 array (converted in memory when stored otherwise)."""
+    array = open_npy(path)
     if array.dtype != np.float32:
         return array.astype(np.float32)
     return array

@@ -173,14 +173,19 @@ class Snapshot:
                 raise InputError(f"{self.path / name}: contains NaN or inf values")
 
 
-def _load_checked(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray:
-    """Memory-map a .npy file and check its shape against meta.json."""
+def open_npy(path: Path) -> np.ndarray:
+    """Memory-map a .npy file; InputError naming the file when it is missing or unreadable."""
     try:
-        array = np.load(path, mmap_mode="r")
+        return np.load(path, mmap_mode="r")
     except FileNotFoundError as error:
         raise InputError(f"{path}: file missing") from error
     except (ValueError, OSError) as error:
         raise InputError(f"{path}: not a readable .npy array ({error})") from error
+
+
+def _load_checked(path: Path, expected_shape: tuple[int, ...]) -> np.ndarray:
+    """Memory-map a .npy file and check its shape against meta.json."""
+    array = open_npy(path)
     if tuple(array.shape) != tuple(expected_shape):
         raise InputError(
             f"{path}: shape {tuple(array.shape)} does not match meta.json "
