@@ -4,10 +4,13 @@ Each trial asks the sampler for values of the search dimensions, trains them (me
 the repeats) and tells the study. The study lives in ``storage`` (default: the SQLite file
 ``optuna.db`` in the search folder), so running the same command again resumes it: the
 search continues until the study holds ``n_trials`` finished (complete or pruned) trials.
-While a trial runs its worker records a heartbeat every ``heartbeat_interval`` seconds; a
-trial whose worker died (no heartbeat for ``grace_period`` seconds) is failed by the next
-worker and retried with the same values (``RetryFailedTrialCallback``, up to ``max_retry``
-times).
+Several workers (processes or machines) can share one study: each counts the trials the
+others are running as taken and waits for them rather than exceed ``n_trials`` (counting
+and asking are two steps: workers asking in the same instant can add a trial or two, never
+run one twice). While a trial runs its worker records a heartbeat every
+``heartbeat_interval`` seconds; a trial whose worker died (no heartbeat for ``grace_period``
+seconds) is failed by the next worker that looks and retried with the same values
+(``RetryFailedTrialCallback``, up to ``max_retry`` times).
 
 Dimensions map to Optuna distributions as in hydra-optuna-sweeper: choice -> categorical
 (values that are not numbers, strings or null, e.g. lists, as their override text), integer
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import random
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -51,6 +56,10 @@ STORAGE_FILE = "optuna.db"
 DIRECTIONS = ("minimize", "maximize")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SCORE_ATTR = "naswot_score"
+# Errors of workers creating the storage's tables at the same moment (SQLite, PostgreSQL):
+# the tables exist when the loser tries again.
+CONCURRENT_CREATION = ("already exists", "duplicate key")
+STORAGE_ATTEMPTS = 3
 
 
 @dataclass
@@ -106,17 +115,15 @@ def open_study(
 ) -> optuna.Study:
     """Create or load the study; a storage that cannot be opened is an InputError."""
     url = settings.storage or f"sqlite:///{sweep_dir / STORAGE_FILE}"
-    with _quiet_optuna():
-        retry = _RetryStaleTrial(max_retry=settings.max_retry)
+    for attempt in range(1, STORAGE_ATTEMPTS + 1):
         try:
-            storage = RDBStorage(
-                url,
-                heartbeat_interval=settings.heartbeat_interval,
-                grace_period=settings.grace_period or 2 * settings.heartbeat_interval,
-                **{_STALE_CALLBACK_ARGUMENT: retry},
-            )
+            storage = _rdb_storage(url, settings)
+            break
         except Exception as error:  # SQLAlchemy, database driver and URL errors alike
             reason = str(error).splitlines()[0]
+            if attempt < STORAGE_ATTEMPTS and any(s in reason for s in CONCURRENT_CREATION):
+                time.sleep(random.uniform(0.5, 1.5))  # another worker is creating the tables
+                continue
             raise InputError(f"{key}.storage: cannot open {url!r}: {reason}") from error
     return optuna.create_study(
         storage=storage,
@@ -125,6 +132,17 @@ def open_study(
         direction=settings.direction,
         load_if_exists=True,
     )
+
+
+def _rdb_storage(url: str, settings: OptunaSettings) -> RDBStorage:
+    """Optuna's RDB storage at ``url`` with the heartbeat and the stale-trial retry."""
+    with _quiet_optuna():
+        return RDBStorage(
+            url,
+            heartbeat_interval=settings.heartbeat_interval,
+            grace_period=settings.grace_period or 2 * settings.heartbeat_interval,
+            **{_STALE_CALLBACK_ARGUMENT: _RetryStaleTrial(max_retry=settings.max_retry)},
+        )
 
 
 def distribution(param: Param) -> BaseDistribution:
@@ -157,8 +175,10 @@ def optimize(
     trial_offset: int = 0,
     prune: NaswotPruner | None = None,
 ) -> list[TrialResult]:
-    """Run trials until the study holds ``settings.n_trials`` finished ones; return the
-    results of all its finished trials (earlier runs included).
+    """Run trials until the study holds ``settings.n_trials`` finished ones, the trials of
+    other workers included; return the results of all its finished trials (earlier runs
+    included). While the trials still missing are all running elsewhere, wait for them: a
+    trial whose worker died turns stale and comes back to be retried here.
 
     A trial's number in ``results.csv`` is ``trial_offset`` + its Optuna number; its params are
     ``fixed_params`` plus the sampled dimensions. ``prune`` scores each trial before training
@@ -168,12 +188,19 @@ def optimize(
     fixed = dict(fixed_params or {})
     failures = 0
     while failures < settings.n_trials:
-        remaining = settings.n_trials - len(study.get_trials(deepcopy=False, states=FINISHED))
-        if remaining <= 0:
-            break
         with _quiet_optuna():
             fail_stale_trials(study)
-            trials = [study.ask(distributions) for _ in range(min(settings.n_jobs, remaining))]
+        finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+        if finished >= settings.n_trials:
+            break
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        free = settings.n_trials - finished - running
+        if free <= 0:
+            log.info("waiting for %d trials running in other workers", running)
+            time.sleep(settings.heartbeat_interval)
+            continue
+        with _quiet_optuna():
+            trials = [study.ask(distributions) for _ in range(min(settings.n_jobs, free))]
         with _heartbeats(study, trials):
             to_train: list[tuple[Trial, dict[str, Any]]] = []
             scores: dict[int, float] = {}
