@@ -1,0 +1,107 @@
+"""Several ``search.py`` processes working on one Optuna study (a plain module, imported as
+``search_workers``): the shipped Al data, 2 training snapshots, 1 validation snapshot,
+2 epochs per trial, CSV logs, one torch thread per process.
+
+Every worker gets the same ``search.name`` (so the same search folder, ``results.csv`` and,
+by default, the SQLite study ``optuna.db`` in it) and its own log file. A worker that should
+die mid-trial gets the `kill_at_batch.KillAtBatch` callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial
+
+REPO = Path(__file__).resolve().parents[2]
+METRIC = "val/band_energy_mae_mev_per_atom"
+SMALL_TRAINING = (
+    "data.train=[snapshot_0000,snapshot_0001]",
+    "data.val=[snapshot_0005]",
+    "data.test=[]",
+    "trainer.max_epochs=2",
+    "logger=csv",
+    "callbacks.rich_progress_bar=null",
+)
+# the search method file put on each worker's config search path
+OPTUNA_METHOD = """# @package _global_
+defaults:
+  - override /hydra/sweeper: ldos_optuna
+hydra:
+  sweeper:
+    n_trials: {n_trials}
+    heartbeat_interval: 1
+    grace_period: 3
+    params:
+      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,32,32,null])
+      model.optimizer.lr: tag(log, interval(3e-3, 3e-2))
+"""
+KILL_IN_FIRST_TRIAL = (  # SIGKILL as batch 5 of the first epoch of the first trial starts
+    "+callbacks.kill._target_=kill_at_batch.KillAtBatch",
+    "+callbacks.kill.epoch=0",
+    "+callbacks.kill.batch=5",
+)
+
+
+class SearchFolder:
+    """One search (``search.name``) run by workers in ``root``."""
+
+    def __init__(self, root: Path, name: str, n_trials: int, storage: str | None = None) -> None:
+        self.root, self.name, self.n_trials = root, name, n_trials
+        self.storage = storage or f"sqlite:///{self.sweep_dir / 'optuna.db'}"
+        method = root / "conf" / "hparams_search" / "workers.yaml"
+        method.parent.mkdir(parents=True, exist_ok=True)
+        method.write_text(OPTUNA_METHOD.format(n_trials=n_trials))
+
+    @property
+    def sweep_dir(self) -> Path:
+        return self.root / "logs" / "search" / self.name
+
+    def command(self, *overrides: str) -> list[str]:
+        conf = self.root / "conf"
+        return [
+            sys.executable,
+            str(REPO / "search.py"),
+            "hparams_search=workers",
+            f"hydra.searchpath=[file://{conf}]",
+            f"paths.log_dir={self.root / 'logs'}",
+            f"search.experiment_dir={conf / 'experiment'}",
+            f"search.name={self.name}",
+            f"hydra.sweeper.storage={self.storage}",
+            *SMALL_TRAINING,
+            *overrides,
+        ]
+
+    def start(self, worker: str, *overrides: str) -> subprocess.Popen:
+        """Start a worker; its output goes to ``<root>/<worker>.log``."""
+        log = open(self.root / f"{worker}.log", "w")  # noqa: SIM115 - closed by the child's exit
+        paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        environment = os.environ | {
+            "LDOS_SURROGATE_ROOT": str(REPO),
+            "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+            "WANDB_MODE": "offline",
+        }
+        return subprocess.Popen(
+            self.command(*overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            cwd=self.root,
+            start_new_session=True,
+        )
+
+    def log(self, worker: str) -> str:
+        return (self.root / f"{worker}.log").read_text()[-3000:]
+
+    def trials(self) -> list[FrozenTrial]:
+        return optuna.load_study(study_name=self.name, storage=self.storage).trials
+
+    def trial_metrics(self, number: int, seed: int) -> dict:
+        """``metrics.json`` of a trained trial's run."""
+        path = self.sweep_dir / f"trial_{number:04d}" / f"seed_{seed}" / "metrics.json"
+        return json.loads(path.read_text())
