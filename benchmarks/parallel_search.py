@@ -64,16 +64,14 @@ def search(root: Path, workers: int, trials: int, epochs: int) -> dict:
     ]
     environment = os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
     started = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            command,
-            cwd=root,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=open(root / f"worker_{index}.log", "w"),  # noqa: SIM115
-        )
-        for index in range(workers)
-    ]
+    processes = []
+    for index in range(workers):
+        with open(root / f"worker_{index}.log", "w") as log:  # the child keeps its own copy
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=log
+                )
+            )
     codes = [process.wait() for process in processes]
     seconds = time.perf_counter() - started
     if any(codes):

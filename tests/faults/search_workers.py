@@ -79,21 +79,21 @@ class SearchFolder:
 
     def start(self, worker: str, *overrides: str) -> subprocess.Popen:
         """Start a worker; its output goes to ``<root>/<worker>.log``."""
-        log = open(self.root / f"{worker}.log", "w")  # noqa: SIM115 - closed by the child's exit
         paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
         environment = os.environ | {
             "LDOS_SURROGATE_ROOT": str(REPO),
             "PYTHONPATH": os.pathsep.join(filter(None, paths)),
             "WANDB_MODE": "offline",
         }
-        return subprocess.Popen(
-            self.command(*overrides),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=self.root,
-            start_new_session=True,
-        )
+        with open(self.root / f"{worker}.log", "w") as log:  # the child keeps its own copy
+            return subprocess.Popen(
+                self.command(*overrides),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                cwd=self.root,
+                start_new_session=True,
+            )
 
     def log(self, worker: str) -> str:
         return (self.root / f"{worker}.log").read_text()[-3000:]

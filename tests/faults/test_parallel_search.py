@@ -11,6 +11,7 @@ import signal
 import uuid
 from pathlib import Path
 
+import optuna
 import pytest
 from optuna.trial import TrialState
 from search_workers import KILL_IN_FIRST_TRIAL, METRIC, SearchFolder
@@ -43,8 +44,6 @@ def search(request: pytest.FixtureRequest, tmp_path: Path):
     folder = SearchFolder(tmp_path, name, N_TRIALS, storage)
     yield folder
     if storage is not None:
-        import optuna
-
         optuna.delete_study(study_name=name, storage=storage)
 
 
