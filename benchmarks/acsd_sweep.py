@@ -1,0 +1,224 @@
+"""ACSD against trained networks over the SNAP hyperparameters (seed Fig. 7/8).
+
+An Rcut sweep at fixed 2 Jmax and a 2 Jmax sweep at fixed Rcut on the Al data. Per point:
+the ACSD (seed Eq. 16-17, standardised arrays, 200 grid points per training snapshot; the
+sweeper's own ``snapshot_acsd`` and ``select_descriptor``) and the test band-energy and
+total-free-energy MAE (meV/atom) of the default network trained with several seeds on those
+descriptors. Descriptors go to a scratch cache, so their LAMMPS time is measured. The ACSD
+choice costs the training snapshots' descriptors plus the ACSD; the network-based choice the
+descriptors of every split plus the trainings; their ratio, and whether both pick the same
+point, per sweep.
+
+    .venv/bin/python benchmarks/acsd_sweep.py --quick   # 3 points, 1 seed: CI smoke test
+    .venv/bin/python benchmarks/acsd_sweep.py           # 9 points, 3 seeds
+
+Writes ``<out>/acsd_sweep.json`` and ``<out>/acsd_sweep.png``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+from hpo_comparison import (
+    BAND,
+    REPO,
+    TOTAL,
+    arguments,
+    compose_train,
+    mean_std,
+    scratch_dir,
+    train_quietly,
+    write_outputs,
+)
+
+from ldos_surrogate.descriptors import SnapParams
+from ldos_surrogate.descriptors.cache import cached_descriptors
+from ldos_surrogate.io.store import read_snapshot
+from ldos_surrogate.search.acsd_search import (
+    AcsdPoint,
+    AcsdSettings,
+    select_descriptor,
+    snapshot_acsd,
+)
+
+DATA = REPO / "data" / "al_fcc_298K"
+SEED = 42  # of the ACSD draw, as the search's default config seed
+
+
+@dataclass(frozen=True)
+class Sweep:
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+    test: tuple[str, ...]
+    rcuts: tuple[float, ...]  # Angstrom, at twojmax_fixed
+    twojmax_fixed: int
+    twojmaxes: tuple[int, ...]  # at rcut_fixed
+    rcut_fixed: float
+    seeds: tuple[int, ...]
+    max_epochs: int
+
+
+QUICK = Sweep(
+    train=("snapshot_0000", "snapshot_0001"),
+    val=("snapshot_0005",),
+    test=("snapshot_0006",),
+    rcuts=(3.0, 4.67637),
+    twojmax_fixed=4,
+    twojmaxes=(2, 4),
+    rcut_fixed=4.67637,
+    seeds=(0,),
+    max_epochs=4,
+)
+FULL = Sweep(
+    train=tuple(f"snapshot_{i:04d}" for i in range(5)),
+    val=("snapshot_0005",),
+    test=("snapshot_0006", "snapshot_0007"),
+    rcuts=(2.0, 3.0, 4.0, 4.67637, 5.0, 6.0),
+    twojmax_fixed=6,
+    twojmaxes=(2, 4, 6, 8),
+    rcut_fixed=4.67637,
+    seeds=(0, 1, 2),
+    max_epochs=10,
+)
+
+
+def measure_point(sweep: Sweep, rcut: float, twojmax: int, scratch: Path) -> dict[str, Any]:
+    """Descriptors (timed, scratch cache), ACSD over the training snapshots, trained MAEs."""
+    cache = scratch / "descriptor_cache"
+    params = SnapParams(rcut=rcut, twojmax=twojmax)
+    seconds: dict[str, float] = {}
+    arrays = {}
+    for name in (*sweep.train, *sweep.val, *sweep.test):
+        started = time.perf_counter()
+        arrays[name] = cached_descriptors(read_snapshot(DATA / name), params, cache)
+        seconds[name] = time.perf_counter() - started
+    started = time.perf_counter()
+    values = snapshot_acsd(
+        [arrays[n] for n in sweep.train],
+        [read_snapshot(DATA / n).ldos() for n in sweep.train],
+        AcsdSettings(),
+        SEED,
+    )
+    acsd_seconds = time.perf_counter() - started
+    band, total, train_seconds = [], [], 0.0
+    for seed in sweep.seeds:
+        cfg = compose_train(
+            scratch / "train" / f"rcut{rcut:g}_twojmax{twojmax}_seed{seed}",
+            f"descriptor.rcut={rcut}",
+            f"descriptor.twojmax={twojmax}",
+            f"data.cache_dir={cache}",
+            f"data.train=[{','.join(sweep.train)}]",
+            f"data.val=[{','.join(sweep.val)}]",
+            f"data.test=[{','.join(sweep.test)}]",
+            f"trainer.max_epochs={sweep.max_epochs}",
+            f"seed={seed}",
+        )
+        started = time.perf_counter()
+        metrics = train_quietly(cfg)
+        train_seconds += time.perf_counter() - started
+        band.append(metrics[BAND])
+        total.append(metrics[TOTAL])
+    point = AcsdPoint(rcut, twojmax, values)
+    return {
+        "rcut": rcut,
+        "twojmax": twojmax,
+        "acsd": point.mean,
+        "acsd_standard_error": point.standard_error,
+        "acsd_per_snapshot": list(values),
+        **mean_std("mae_band_mev_per_atom", band),
+        **mean_std("mae_total_mev_per_atom", total),
+        "acsd_choice_s": sum(seconds[n] for n in sweep.train) + acsd_seconds,
+        "nn_choice_s": sum(seconds.values()) + train_seconds,
+    }
+
+
+def choices(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each method's pick along one sweep and the cost of making it."""
+    by_acsd, tolerance = select_descriptor(
+        [AcsdPoint(p["rcut"], p["twojmax"], tuple(p["acsd_per_snapshot"])) for p in points]
+    )
+    by_nn = min(points, key=lambda p: p["mae_band_mev_per_atom_mean"])
+    acsd_s = sum(p["acsd_choice_s"] for p in points)
+    nn_s = sum(p["nn_choice_s"] for p in points)
+    return {
+        "acsd_choice": {"rcut": by_acsd.rcut, "twojmax": by_acsd.twojmax},
+        "acsd_tolerance": tolerance,
+        "nn_choice": {"rcut": by_nn["rcut"], "twojmax": by_nn["twojmax"]},
+        "same_choice": (by_acsd.rcut, by_acsd.twojmax) == (by_nn["rcut"], by_nn["twojmax"]),
+        "acsd_choice_s": acsd_s,
+        "nn_choice_s": nn_s,
+        "nn_over_acsd_time": nn_s / acsd_s,
+    }
+
+
+def plot(sweeps: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, (name, key, unit) in zip(
+        axes, (("rcut", "rcut", "Rcut (Angstrom)"), ("twojmax", "twojmax", "2 Jmax")), strict=True
+    ):
+        points = sweeps[name]
+        x = [p[key] for p in points]
+        ax.errorbar(
+            x,
+            [p["acsd"] for p in points],
+            [p["acsd_standard_error"] for p in points],
+            marker="o",
+            color="tab:blue",
+            capsize=3,
+        )
+        ax.set_xlabel(unit)
+        ax.set_ylabel("ACSD (dimensionless, Eq. 17)", color="tab:blue")
+        twin = ax.twinx()
+        twin.errorbar(
+            x,
+            [p["mae_band_mev_per_atom_mean"] for p in points],
+            [p["mae_band_mev_per_atom_std"] for p in points],
+            marker="s",
+            color="tab:red",
+            capsize=3,
+        )
+        twin.set_yscale("log")
+        twin.set_ylabel("test band-energy MAE (meV/atom)", color="tab:red")
+        ax.set_title(f"{name} sweep, Al")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    sweep = QUICK if args.quick else FULL
+    scratch = scratch_dir(args)
+    started = time.perf_counter()
+    measured: dict[tuple[float, int], dict[str, Any]] = {}
+
+    def point(rcut: float, twojmax: int) -> dict[str, Any]:
+        if (rcut, twojmax) not in measured:
+            measured[rcut, twojmax] = measure_point(sweep, rcut, twojmax, scratch)
+        return measured[rcut, twojmax]
+
+    sweeps = {
+        "rcut": [point(r, sweep.twojmax_fixed) for r in sweep.rcuts],
+        "twojmax": [point(sweep.rcut_fixed, j) for j in sweep.twojmaxes],
+    }
+    payload = {
+        "mode": "quick" if args.quick else "full",
+        "data": "al_fcc_298K",
+        "wall_s_total": time.perf_counter() - started,
+        "seeds": list(sweep.seeds),
+        "max_epochs": sweep.max_epochs,
+        "sweeps": {name: {"points": pts, **choices(pts)} for name, pts in sweeps.items()},
+    }
+    path = write_outputs("acsd_sweep", args.out, payload)
+    plot(sweeps, args.out / "acsd_sweep.png")
+    for name, result in payload["sweeps"].items():
+        print(name, {k: v for k, v in result.items() if k != "points"})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
