@@ -4,7 +4,7 @@
 
 Every worker gets the same ``search.name`` (so the same search folder, ``results.csv`` and,
 by default, the SQLite study ``optuna.db`` in it) and its own log file. A worker that should
-die mid-trial gets the `kill_at_batch.KillAtBatch` callback.
+die mid-trial gets the `kill_at_batch.KillAtBatch` callback (`kill_in_first_trial`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -41,11 +42,6 @@ hydra:
       model.network.layer_widths: choice([null,16,null],[null,32,null],[null,32,32,null])
       model.optimizer.lr: tag(log, interval(3e-3, 3e-2))
 """
-KILL_IN_FIRST_TRIAL = (  # SIGKILL as batch 5 of the first epoch of the first trial starts
-    "+callbacks.kill._target_=kill_at_batch.KillAtBatch",
-    "+callbacks.kill.epoch=0",
-    "+callbacks.kill.batch=5",
-)
 
 
 class SearchFolder:
@@ -95,11 +91,34 @@ class SearchFolder:
                 start_new_session=True,
             )
 
+    def kill_in_first_trial(self) -> tuple[str, ...]:
+        """Overrides that make a worker hold its first trial at batch 5 of the first epoch
+        until another worker has finished a trial (its ``metrics.json`` exists), then SIGKILL
+        itself: it dies mid-trial while the other worker is at work."""
+        finished = self.sweep_dir / "trial_*" / "seed_*" / "metrics.json"
+        return (
+            "+callbacks.kill._target_=kill_at_batch.KillAtBatch",
+            "+callbacks.kill.epoch=0",
+            "+callbacks.kill.batch=5",
+            f"+callbacks.kill.wait_for='{finished}'",
+        )
+
     def log(self, worker: str) -> str:
         return (self.root / f"{worker}.log").read_text()[-3000:]
 
     def trials(self) -> list[FrozenTrial]:
         return optuna.load_study(study_name=self.name, storage=self.storage).trials
+
+    def wait_for_running_trial(self, worker: subprocess.Popen, timeout: float = 120) -> None:
+        """Wait until ``worker`` (alive meanwhile) has started training a trial: its trial
+        folder exists (looking at files, not at the study, creates no tables)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker ended before it ran a trial"
+            if list(self.sweep_dir.glob("trial_*/seed_*")):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no trial running within {timeout} s")
 
     def trial_metrics(self, number: int, seed: int) -> dict:
         """``metrics.json`` of a trained trial's run."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
-from search_workers import KILL_IN_FIRST_TRIAL, METRIC, SearchFolder
+from search_workers import METRIC, SearchFolder
 
 N_TRIALS = 4
 WORKER_TIMEOUT = 240  # s
@@ -48,14 +48,17 @@ def search(request: pytest.FixtureRequest, tmp_path: Path):
 
 
 def test_killed_worker_loses_nothing(search: SearchFolder) -> None:
-    doomed = search.start("doomed", *KILL_IN_FIRST_TRIAL)
-    survivor = search.start("survivor")
+    # the doomed worker takes the first trial and holds it until the survivor has finished one
+    doomed = search.start("doomed", *search.kill_in_first_trial())
+    survivor = None
     try:
+        search.wait_for_running_trial(doomed)
+        survivor = search.start("survivor")
         assert doomed.wait(timeout=WORKER_TIMEOUT) == -signal.SIGKILL, search.log("doomed")
         assert survivor.wait(timeout=WORKER_TIMEOUT) == 0, search.log("survivor")
     finally:
         for worker in (doomed, survivor):
-            if worker.poll() is None:
+            if worker is not None and worker.poll() is None:
                 os.killpg(worker.pid, signal.SIGKILL)
 
     trials = {trial.number: trial for trial in search.trials()}
