@@ -55,14 +55,6 @@ def train(run_dir: Path, store: Path, *overrides: str) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="resume is not exact yet: (1) the training order of a resumed epoch is keyed by a "
-    "pass counter started at trainer.current_epoch, which is one short when last.ckpt was "
-    "written at validation end; (2) Lightning finishes that epoch without stepping the "
-    "epoch-wise LR schedulers; (3) LdosModule.history is not in the checkpoint, so "
-    "metrics.json forgets the epochs before the kill",
-)
 def test_resumed_run_ends_like_an_uninterrupted_one(be2_store: Path, tmp_path: Path) -> None:
     whole, killed = tmp_path / "uninterrupted", tmp_path / "killed"
     result = train(whole, be2_store)

@@ -18,7 +18,7 @@ epoch counter starts at ``first_epoch`` and advances with each pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -41,8 +41,10 @@ class _ScaledBatches:
         seed: int,
         first_epoch: int,
         shard: tuple[int, int] = (0, 1),
+        epoch_of: Callable[[], int] | None = None,
     ) -> None:
         self.n_points = n_points
+        self.epoch_of = epoch_of
         self.input_scaler, self.target_scaler = scalers
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -82,7 +84,12 @@ class _ScaledBatches:
         raise NotImplementedError
 
     def _next_generator(self) -> np.random.Generator | None:
-        """The generator of the epoch about to start (None without shuffling)."""
+        """The generator of the epoch about to start (None without shuffling): of the
+        trainer's epoch when ``epoch_of`` tells it, else of passes counted from
+        ``first_epoch`` (a run resumed from a checkpoint written at the end of an epoch's
+        validation finishes that epoch without a pass, so counting would lag one epoch)."""
+        if self.epoch_of is not None:
+            self.epoch = self.epoch_of()
         generator = np.random.default_rng([self.seed, self.epoch]) if self.shuffle else None
         self.epoch += 1
         return generator
@@ -116,8 +123,11 @@ class InMemoryBatches(_ScaledBatches):
         seed: int,
         first_epoch: int = 0,
         shard: tuple[int, int] = (0, 1),
+        epoch_of: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(len(inputs), scalers, batch_size, shuffle, seed, first_epoch, shard)
+        super().__init__(
+            len(inputs), scalers, batch_size, shuffle, seed, first_epoch, shard, epoch_of
+        )
         self.inputs, self.targets = inputs, targets
 
     def _all_batches(self) -> Iterator[Batch]:
@@ -145,9 +155,10 @@ class LazyBatches(_ScaledBatches):
         chunks_per_buffer: int,
         first_epoch: int = 0,
         shard: tuple[int, int] = (0, 1),
+        epoch_of: Callable[[], int] | None = None,
     ) -> None:
         n_points = sum(g.n_points for g in grids)
-        super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch, shard)
+        super().__init__(n_points, scalers, batch_size, shuffle, seed, first_epoch, shard, epoch_of)
         self.chunks_per_buffer = chunks_per_buffer
         self.chunks = [
             (grid, start, min(start + chunk_points, grid.n_points))

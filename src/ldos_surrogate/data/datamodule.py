@@ -22,7 +22,7 @@ inputs being `snapshot_inputs`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,11 @@ class LdosDataModule(LightningDataModule):
         DDP each process takes its own share of every epoch (`batches._ScaledBatches`)."""
         if self.trainer is None:
             return self._batches("train", shuffle=True)
-        shard = (self.trainer.global_rank, self.trainer.world_size)
-        return self._batches("train", True, self.trainer.current_epoch, shard)
+        trainer = self.trainer
+        shard = (trainer.global_rank, trainer.world_size)
+        return self._batches(
+            "train", True, trainer.current_epoch, shard, lambda: trainer.current_epoch
+        )
 
     def val_dataloader(self) -> InMemoryBatches | LazyBatches:
         return self._batches("val", shuffle=False)
@@ -220,7 +223,12 @@ class LdosDataModule(LightningDataModule):
         return self._batches("test", shuffle=False)
 
     def _batches(
-        self, split: str, shuffle: bool, first_epoch: int = 0, shard: tuple[int, int] = (0, 1)
+        self,
+        split: str,
+        shuffle: bool,
+        first_epoch: int = 0,
+        shard: tuple[int, int] = (0, 1),
+        epoch_of: Callable[[], int] | None = None,
     ) -> InMemoryBatches | LazyBatches:
         if not self._grids[split]:
             return InMemoryBatches(
@@ -242,6 +250,7 @@ class LdosDataModule(LightningDataModule):
                 self.seed,
                 first_epoch,
                 shard,
+                epoch_of,
             )
         return LazyBatches(
             self._grids[split],
@@ -253,6 +262,7 @@ class LdosDataModule(LightningDataModule):
             CHUNKS_PER_BUFFER,
             first_epoch,
             shard,
+            epoch_of,
         )
 
     def _held_on_device(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -39,6 +39,7 @@ from ldos_surrogate.models.predictor import predict_ldos
 from ldos_surrogate.physics.dos import density_of_states
 
 VAL_METRIC = "val/band_energy_mae_mev_per_atom"
+HISTORY_KEY = "ldos_history"  # checkpoint entry: the validation metric of every epoch so far
 # logged test metric -> per-snapshot error it averages (mean absolute value over snapshots)
 TEST_METRICS = {
     "test/band_energy_mae_mev_per_atom": "band_energy_error_mev_per_atom",
@@ -175,6 +176,30 @@ class LdosModule(LightningModule):
                 snapshot.ldos(), snapshot, self.energy_setup, with_total
             )
         return self._references[key]
+
+    # ---- checkpoints ---------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[HISTORY_KEY] = self.history
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.history = list(checkpoint.get(HISTORY_KEY, []))
+
+    def on_train_start(self) -> None:
+        """Catch up the epoch-wise learning-rate schedulers after a resume.
+
+        ``last.ckpt`` is written when an epoch's validation ends, before Lightning steps the
+        schedulers for that epoch, and a run resumed from it finishes the epoch without
+        stepping them. Every validated epoch (``history``) owes each scheduler one step.
+        """
+        for config in self.trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            while config.interval == "epoch" and scheduler.last_epoch < len(self.history):
+                if config.monitor is None:
+                    scheduler.step()
+                else:  # plateau: the metric of the epoch it missed, float32 as logged
+                    missed = self.history[scheduler.last_epoch][config.monitor]
+                    scheduler.step(float(np.float32(missed)))
 
     # ---- optimisation ------------------------------------------------------------------
 
