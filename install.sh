@@ -18,4 +18,4 @@ if ! command -v nvidia-smi >/dev/null; then
     .venv/bin/python -m pip install -q torch==2.13.0
 fi
 # compat mode keeps hydra_plugins/ discoverable as a namespace package.
-.venv/bin/python -m pip install -q -e ".[dev,bench]" --config-settings editable_mode=compat
+.venv/bin/python -m pip install -q -e ".[dev,bench,parallel]" --config-settings editable_mode=compat
