@@ -18,6 +18,7 @@ from typing import Any
 
 import lightning
 import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -52,7 +53,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     torch.set_flush_denormal(True)
 
     model = model_settings(cfg.model)
-    datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
+    datamodule: LdosDataModule = instantiate_checked(cfg.data, "data")
     datamodule.setup("fit")
     module = build_module(model, datamodule, cfg.paths.get("pseudo_dirs") or [])
     ckpt_path = cfg.get("ckpt_path")
@@ -86,6 +87,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     for logger in loggers:
         logger.finalize("success")
     return metrics
+
+
+def instantiate_checked(node: DictConfig, key: str) -> Any:
+    """``hydra.utils.instantiate`` whose InputError (raised by the target's own checks) reaches
+    the user as one line naming the config group, not wrapped in Hydra's error."""
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as error:
+        if isinstance(error.__cause__, InputError):
+            raise InputError(f"{key}: {error.__cause__}") from error
+        raise
 
 
 def model_settings(model_cfg: DictConfig) -> dict[str, Any]:

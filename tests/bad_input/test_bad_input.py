@@ -197,18 +197,18 @@ CASES: dict[str, tuple[int, str, Action]] = {
         lambda i: i.train("data.train=[]"),
     ),
     "batch-size": (
-        1,
-        "InputError('batch_size: must be a positive integer, got 0')",
+        2,
+        "error: data: batch_size: must be a positive integer, got 0",
         lambda i: i.train("data.batch_size=0"),
     ),
     "ldos-scaling": (
-        1,
-        'InputError("ldos_scaling: expected one of',
+        2,
+        "error: data: ldos_scaling: expected one of",
         lambda i: i.train("data.ldos_scaling=log"),
     ),
     "descriptor-rcut": (
-        1,
-        "rcut",
+        2,
+        "error: data: rcut: must be a positive length in Angstrom, got -1",
         lambda i: i.train("descriptor.rcut=-1"),
     ),
     "max-epochs": (
@@ -453,7 +453,8 @@ def test_table_lists_every_case() -> None:
     ("script", "override", "status", "last_line"),
     [
         ("search.py", "hydra.sweeper.storage=notaurl", 2, "error: hydra.sweeper.storage: cannot"),
-        ("train.py", "data.batch_size=0", 1, "Set the environment variable HYDRA_FULL_ERROR=1"),
+        ("train.py", "data.batch_size=0", 2, "error: data: batch_size: must be a positive integer"),
+        ("train.py", "trainer.max_epochs=-5", 1, "Set the environment variable HYDRA_FULL_ERROR=1"),
     ],
 )
 def test_the_rule_holds_for_the_real_commands(
