@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import os
 import resource
@@ -171,8 +172,6 @@ def compose_train(run_dir: Path, *overrides: str, conf: Path | None = None) -> D
 
 def train_quietly(cfg: DictConfig) -> dict[str, Any]:
     """``tasks.train`` with Lightning's per-run chatter silenced."""
-    import logging
-
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     return train(cfg)
 
