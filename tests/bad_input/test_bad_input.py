@@ -228,8 +228,8 @@ CASES: dict[str, tuple[int, str, Action]] = {
         lambda i: i.train(store=i.tmp / "no_such_set"),
     ),
     "malformed-manifest": (
-        1,
-        "list indices must be integers or slices, not str",
+        2,
+        'manifest.json: malformed manifest, expected {"snapshots": [names]}',
         lambda i: i.train(store=i.damaged("manifest.json", lambda p: p.write_text("[1, 2]"))),
     ),
     "missing-snapshot-folder": (
@@ -261,8 +261,8 @@ CASES: dict[str, tuple[int, str, Action]] = {
         ),
     ),
     "atoms-unreadable": (
-        1,
-        "Expected xyz header",
+        2,
+        "atoms.extxyz: not a readable extxyz file",
         lambda i: i.train(
             store=i.damaged("Be_snapshot1/atoms.extxyz", lambda p: p.write_text("garbage\n"))
         ),

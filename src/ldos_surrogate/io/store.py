@@ -141,7 +141,11 @@ class Snapshot:
 
     def atoms(self) -> ase.Atoms:
         """The atoms of the snapshot (positions in Angstrom, periodic cell)."""
-        return ase.io.read(self.path / ATOMS_FILE, format="extxyz")
+        path = self.path / ATOMS_FILE
+        try:
+            return ase.io.read(path, format="extxyz")
+        except (OSError, ValueError, IndexError, KeyError) as error:
+            raise InputError(f"{path}: not a readable extxyz file ({error})") from error
 
     def ldos(self) -> np.ndarray:
         """LDOS, (nx, ny, nz, n_energies) float32, states/(eV Angstrom^3).
@@ -245,14 +249,9 @@ def read_snapshot(path: str | Path) -> Snapshot:
 def read_dataset(path: str | Path) -> list[Snapshot]:
     """Open every snapshot listed in ``<path>/manifest.json``, in manifest order."""
     path = Path(path)
-    manifest = path / MANIFEST_FILE
-    try:
-        names = json.loads(manifest.read_text())["snapshots"]
-    except FileNotFoundError as error:
-        raise InputError(f"{manifest}: data set manifest missing") from error
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise InputError(f"{manifest}: malformed manifest ({error!r})") from error
-    return [read_snapshot(path / name) for name in names]
+    if not (path / MANIFEST_FILE).exists():
+        raise InputError(f"{path / MANIFEST_FILE}: data set manifest missing")
+    return [read_snapshot(path / name) for name in dataset_names(path)]
 
 
 def dataset_names(path: str | Path) -> list[str]:
@@ -260,7 +259,15 @@ def dataset_names(path: str | Path) -> list[str]:
     manifest = Path(path) / MANIFEST_FILE
     if not manifest.exists():
         return []
-    return list(json.loads(manifest.read_text())["snapshots"])
+    try:
+        names = json.loads(manifest.read_text())["snapshots"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise InputError(
+            f'{manifest}: malformed manifest, expected {{"snapshots": [names]}} ({error!r})'
+        ) from error
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise InputError(f"{manifest}: malformed manifest, snapshots must be a list of names")
+    return names
 
 
 def add_to_manifest(dataset_dir: str | Path, name: str) -> None:
