@@ -28,7 +28,7 @@ from ldos_surrogate.io.open import open_snapshot
 from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states
-from ldos_surrogate.physics.pseudopotential import find_pseudopotential, read_upf
+from ldos_surrogate.physics.pseudopotential import pseudopotentials_for
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
 BE2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "mala_be2" / "Be_snapshot0"
@@ -87,10 +87,11 @@ def main() -> None:
         terms = band_terms(dos, energies, meta.temperature_k, meta.n_electrons)
         return terms.fermi_energy_ev, terms.band_energy_ev
 
-    pseudos = {
-        element: read_upf(find_pseudopotential(name, [snapshot.path]))
-        for element, name in meta.provenance["pseudopotentials"].items()
-    }
+    pseudos, missing = pseudopotentials_for(
+        meta.provenance["pseudopotentials"], set(atoms.get_chemical_symbols()), [snapshot.path]
+    )
+    if pseudos is None:
+        raise SystemExit(f"{args.snapshot}: {missing}")
     charges = np.array([pseudos[s].z_valence for s in atoms.get_chemical_symbols()])
     functional = next(iter(pseudos.values())).functional
 
