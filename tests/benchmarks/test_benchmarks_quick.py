@@ -98,6 +98,22 @@ def test_acsd_sweep_quick(tmp_path: Path) -> None:
         assert isinstance(sweep["same_choice"], bool)
 
 
+def test_acsd_sweep_names_missing_data(tmp_path: Path) -> None:
+    """A data set that is not there: one line naming the folder and the command making it."""
+    missing = tmp_path / "mg_hcp_298K"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "acsd_sweep.py"), "--data", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{missing} is missing: make it with `ldos-surrogate datagen --element Mg --supercell 1 "
+        f"--temperature 298 --snapshots 8 --out {missing}`"
+    ]
+
+
 def test_vs_mala_quick(tmp_path: Path) -> None:
     pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
     if not BE2.exists():
