@@ -1,6 +1,7 @@
-"""Several ``search.py`` processes working on one Optuna study (a plain module, imported as
+"""Several ``search.py`` processes working on one search (a plain module, imported as
 ``search_workers``): the shipped Al data, 2 training snapshots, 1 validation snapshot,
-2 epochs per trial, CSV logs, one torch thread per process.
+2 epochs per trial, CSV logs, one torch thread per process. The search method is an Optuna
+study unless a test gives its own method file.
 
 Every worker gets the same ``search.name`` (so the same search folder, ``results.csv`` and,
 by default, the SQLite study ``optuna.db`` in it) and its own log file. A worker that should
@@ -45,14 +46,23 @@ hydra:
 
 
 class SearchFolder:
-    """One search (``search.name``) run by workers in ``root``."""
+    """One search (``search.name``) run by workers in ``root``; ``method`` is the text of its
+    ``hparams_search`` file (default: the Optuna study of ``n_trials`` trials)."""
 
-    def __init__(self, root: Path, name: str, n_trials: int, storage: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        name: str,
+        n_trials: int,
+        storage: str | None = None,
+        method: str | None = None,
+    ) -> None:
         self.root, self.name, self.n_trials = root, name, n_trials
         self.storage = storage or f"sqlite:///{self.sweep_dir / 'optuna.db'}"
-        method = root / "conf" / "hparams_search" / "workers.yaml"
-        method.parent.mkdir(parents=True, exist_ok=True)
-        method.write_text(OPTUNA_METHOD.format(n_trials=n_trials))
+        method_file = root / "conf" / "hparams_search" / "workers.yaml"
+        method_file.parent.mkdir(parents=True, exist_ok=True)
+        method_file.write_text(method or OPTUNA_METHOD.format(n_trials=n_trials))
+        self.method_overrides = () if method else (f"hydra.sweeper.storage={self.storage}",)
 
     @property
     def sweep_dir(self) -> Path:
@@ -68,7 +78,7 @@ class SearchFolder:
             f"paths.log_dir={self.root / 'logs'}",
             f"search.experiment_dir={conf / 'experiment'}",
             f"search.name={self.name}",
-            f"hydra.sweeper.storage={self.storage}",
+            *self.method_overrides,
             *SMALL_TRAINING,
             *overrides,
         ]

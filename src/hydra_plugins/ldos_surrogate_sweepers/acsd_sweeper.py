@@ -6,13 +6,14 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from ldos_surrogate.search.acsd_search import AcsdSettings, run_acsd
+from ldos_surrogate.search.claims import SharingSettings, split_sharing
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
 
 
 @dataclass
-class AcsdSweeperConf(AcsdSettings):
+class AcsdSweeperConf(SharingSettings, AcsdSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.acsd_sweeper.AcsdSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 1
@@ -32,8 +33,9 @@ class AcsdSweeper(SearchSweeper):
     def __init__(
         self, params: dict[str, Any] | None = None, repeats: int = 1, **settings: Any
     ) -> None:
-        super().__init__(params, repeats)
-        self.settings = AcsdSettings(**settings)
+        sharing, method_settings = split_sharing(settings)
+        super().__init__(params, repeats, sharing)
+        self.settings = AcsdSettings(**method_settings)
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_acsd(runner, self.settings, SETTINGS_KEY)

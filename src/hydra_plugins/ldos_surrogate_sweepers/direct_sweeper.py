@@ -5,6 +5,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.direct import run_direct
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
@@ -12,7 +13,7 @@ from ldos_surrogate.search.sweeper import PARAMS_KEY, SearchSweeper
 
 
 @dataclass
-class DirectSweeperConf:
+class DirectSweeperConf(SharingSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.direct_sweeper.DirectSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 2
@@ -27,6 +28,11 @@ class DirectSweeper(SearchSweeper):
     """One hyperparameter at a time, in the order of ``params``, the best value kept."""
 
     method = "direct"
+
+    def __init__(
+        self, params: dict[str, Any] | None = None, repeats: int = 2, **sharing: Any
+    ) -> None:
+        super().__init__(params, repeats, SharingSettings(**sharing))
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_direct(runner, PARAMS_KEY)

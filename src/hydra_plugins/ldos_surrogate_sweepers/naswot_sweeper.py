@@ -8,6 +8,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings
 from ldos_surrogate.search.naswot_search import run_naswot_fixed, run_naswot_optimized
 from ldos_surrogate.search.optuna_search import OptunaSettings
@@ -20,7 +21,7 @@ TRAINING_KEY = f"{SETTINGS_KEY}.training"
 
 
 @dataclass
-class NaswotSweeperConf:
+class NaswotSweeperConf(SharingSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.naswot_sweeper.NaswotSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 1
@@ -62,8 +63,9 @@ class NaswotSweeper(SearchSweeper):
         params: Mapping[str, Any] | None = None,
         repeats: int = 1,
         naswot: Mapping[str, Any] | None = None,
+        **sharing: Any,
     ) -> None:
-        super().__init__(params, repeats)
+        super().__init__(params, repeats, SharingSettings(**sharing))
         self.naswot = NaswotSettings(**(naswot or {}))
 
     def scorer(self) -> NaswotScorer:
@@ -84,8 +86,9 @@ class NaswotOptimizedSweeper(NaswotSweeper):
         repeats: int = 1,
         naswot: Mapping[str, Any] | None = None,
         training: Mapping[str, Any] | None = None,
+        **sharing: Any,
     ) -> None:
-        super().__init__(params, repeats, naswot)
+        super().__init__(params, repeats, naswot, **sharing)
         settings = dict(training or {})
         self.training_params = settings.pop("params", None)
         self.training = OptunaSettings(**settings)

@@ -5,6 +5,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
+from ldos_surrogate.search.claims import SharingSettings, split_sharing
 from ldos_surrogate.search.oat import OatSettings, run_oat
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
@@ -12,7 +13,7 @@ from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
 
 
 @dataclass
-class OatSweeperConf(OatSettings):
+class OatSweeperConf(SharingSettings, OatSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.oat_sweeper.OatSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 2
@@ -32,8 +33,9 @@ class OatSweeper(SearchSweeper):
     def __init__(
         self, params: dict[str, Any] | None = None, repeats: int = 2, **settings: Any
     ) -> None:
-        super().__init__(params, repeats)
-        self.settings = OatSettings(**settings)
+        sharing, method_settings = split_sharing(settings)
+        super().__init__(params, repeats, sharing)
+        self.settings = OatSettings(**method_settings)
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_oat(runner, self.settings, SETTINGS_KEY)

@@ -48,8 +48,8 @@ class OptunaSweeper(SearchSweeper):
     def __init__(
         self, params: Mapping[str, Any] | None = None, repeats: int = 1, **settings: Any
     ) -> None:
-        super().__init__(params, repeats)
         self.settings = OptunaSettings(**settings)
+        super().__init__(params, repeats, self.settings)
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_optuna(runner, self.settings, SETTINGS_KEY)

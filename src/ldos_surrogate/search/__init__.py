@@ -5,7 +5,9 @@ The shared framework:
 
 - `space`: search spaces in Hydra's override grammar (choice, range, interval, tag(log)).
 - `runner`: `TrialRunner` composes a trial's config, trains it through Hydra's launcher
-  (one job per seed, ``repeats`` seeds, loss = mean of ``optimized_metric``) and records it.
+  (one job per seed, ``repeats`` seeds, loss = mean of ``optimized_metric``) and records it;
+  ``share`` splits planned trials among the workers of a search.
+- `claims`: the claims (with heartbeats) by which workers of one search split its trials.
 - `results`: ``results.csv`` (one row per trial), `TrialResult`, `SearchOutcome`, the
   summary table.
 - `experiment`: the best trial as ``conf/experiment/<search.name>.yaml``.
@@ -17,12 +19,13 @@ How a method plugs in:
 1. Write the method here, ``search/<method>.py``: a function taking the `TrialRunner` (its
    ``space``, ``compose``, ``train``, ``record``, ``finished``) and its settings, returning
    a `SearchOutcome` (all trials, the best trained one, summary lines). Number the trials
-   deterministically so that a re-run resumes from ``results.csv`` (``runner.finished``).
+   deterministically so that a re-run resumes from ``results.csv``, and run them through
+   ``runner.train`` or ``runner.share`` so that several workers split them.
 2. Add a thin plugin module ``src/hydra_plugins/ldos_surrogate_sweepers/<method>_sweeper.py``:
    a structured config dataclass (``_target_``, ``params``, ``repeats``, the method's
-   settings) stored in the ConfigStore group ``hydra/sweeper`` as ``ldos_<method>``, and a
-   `SearchSweeper` subclass with ``method = "<method>"`` whose ``search(runner)`` calls the
-   function of step 1. No ``from __future__ import annotations`` there: Hydra executes
+   settings, the `claims.SharingSettings` keys by inheriting that class) stored in the
+   ConfigStore group ``hydra/sweeper`` as ``ldos_<method>``, and a `SearchSweeper` subclass
+   with ``method = "<method>"`` whose ``search(runner)`` calls the function of step 1. No ``from __future__ import annotations`` there: Hydra executes
    plugin modules before they are in ``sys.modules``, where dataclasses look up string
    annotations.
 3. Add ``conf/hparams_search/<method>.yaml`` (``# @package _global_``, ``override

@@ -36,7 +36,9 @@ The chosen descriptor is then trained once (``repeats`` seeds) with the config's
 is written as ``<conf>/descriptor/<search.name>.yaml`` (``python train.py
 descriptor=<name>``), ``<conf>`` being the folder of ``search.experiment_dir``, and the
 trained trial as the experiment. In ``results.csv`` the sweep points are trials 0 ... n-1
-(status ``scored``, score = ACSD), the training trial n.
+(status ``scored``, score = ACSD), the training trial n. Workers of one search split the
+sweep points (each point's descriptors computed by one of them) and then read the others'
+points from the descriptor cache.
 """
 
 from __future__ import annotations
@@ -174,16 +176,25 @@ def run_acsd(runner: TrialRunner, settings: AcsdSettings, key: str) -> SearchOut
         features = [cached_descriptors(s, descriptor, cache_dir) for s in snapshots]
         return snapshot_acsd(features, ldos, settings, seed)
 
-    points: list[AcsdPoint] = []
-    results: list[TrialResult] = []
-    for number, params in enumerate(runner.space.grid(params_key)):
+    def point(params: dict) -> AcsdPoint:
         descriptor = _descriptor_params(runner, params)
-        values, seconds = timed(acsd_of, descriptor)
-        points.append(AcsdPoint(descriptor.rcut, descriptor.twojmax, values))
-        scored = TrialResult(
-            number, params, "scored", score=points[-1].mean, wall_seconds=seconds, seeds=(seed,)
+        return AcsdPoint(descriptor.rcut, descriptor.twojmax, acsd_of(descriptor))
+
+    scored_here: dict[int, AcsdPoint] = {}
+
+    def score(number: int, params: dict) -> TrialResult:
+        scored_here[number], seconds = timed(point, params)
+        mean = scored_here[number].mean
+        return runner.record(
+            TrialResult(number, params, "scored", score=mean, wall_seconds=seconds, seeds=(seed,))
         )
-        results.append(runner.finished(number, params) or runner.record(scored))
+
+    sweep = list(enumerate(runner.space.grid(params_key)))
+    results = runner.share(
+        sweep, lambda batch: [score(*trial) for trial in batch], runner.sharing.n_jobs
+    )
+    # points scored by other workers or an earlier run: their descriptors are cached by now
+    points = [scored_here.get(number) or point(params) for number, params in sweep]
 
     chosen, tolerance = select_descriptor(points, settings.tolerance)
     chosen_params = results[points.index(chosen)].params

@@ -8,7 +8,9 @@ Optimized: the same, then a reduced Optuna study over the training hyperparamete
 rate, batch size, patience, ...) with that architecture fixed (`optuna_search`).
 
 In ``results.csv`` the scored architectures are trials 0 ... n-1 (status ``scored``), the
-training of the best one is trial n, the Optuna trials follow from n + 1.
+training of the best one is trial n, the Optuna trials follow from n + 1. Workers of one
+search split the scoring (each architecture scored once) and the training; all of them then
+know every score and choose the same architecture.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ def run_naswot(
     training_keys = {param.key for param in training}
     architecture = SearchSpace(tuple(p for p in runner.space.params if p.key not in training_keys))
     defaults = {param.key: runner.current_value(param.key) for param in training}
-    scored = [
-        _scored(runner, scorer, number, architecture_params | defaults)
+    candidates = [
+        (number, architecture_params | defaults)
         for number, architecture_params in enumerate(architecture.grid(key))
     ]
+    scored = runner.share(
+        candidates,
+        lambda batch: [_score(runner, scorer, number, params) for number, params in batch],
+        runner.sharing.n_jobs,
+    )
     best = max(scored, key=lambda result: result.score)
     (trained,) = runner.train([(len(scored), best.params)], {len(scored): best.score})
     seconds = sum(result.wall_seconds for result in scored)
@@ -82,13 +89,10 @@ def run_naswot_optimized(
     )
 
 
-def _scored(
+def _score(
     runner: TrialRunner, scorer: NaswotScorer, number: int, params: Mapping[str, Any]
 ) -> TrialResult:
-    """The scored trial ``number`` (read back when ``results.csv`` has it)."""
-    done = runner.finished(number, params)
-    if done is not None:
-        return done
+    """Score trial ``number``, record and return it."""
     score, seconds = timed(scorer.score, runner.compose(params))
     return runner.record(
         TrialResult(number, dict(params), "scored", score=score, wall_seconds=seconds)

@@ -45,6 +45,7 @@ from optuna.trial import Trial, TrialState
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
+from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.naswot_pruner import NaswotPruner
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
@@ -64,7 +65,7 @@ WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks 
 
 
 @dataclass
-class OptunaSettings:
+class OptunaSettings(SharingSettings):
     """The hydra-optuna-sweeper keys (sampler, storage, study_name, n_trials, n_jobs,
     direction) plus the stale-trial handling; also the schema of these keys in the
     sweepers' structured configs.
@@ -82,26 +83,16 @@ class OptunaSettings:
     """
 
     n_trials: int = 20
-    n_jobs: int = 1
     direction: str = "minimize"
     storage: str | None = None
     study_name: str | None = None
     sampler: Any = None
-    heartbeat_interval: int = 60
-    grace_period: int | None = None
     max_retry: int = 3
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
-        for name in ("n_trials", "n_jobs", "heartbeat_interval"):
-            require_int(getattr(self, name), f"{key}.{name}", minimum=1)
-        if self.grace_period is not None:
-            require_int(self.grace_period, f"{key}.grace_period", minimum=1)
-            if self.grace_period <= self.heartbeat_interval:
-                raise InputError(
-                    f"{key}.grace_period: must exceed heartbeat_interval "
-                    f"({self.heartbeat_interval} s), got {self.grace_period}"
-                )
+        super().check(key)
+        require_int(self.n_trials, f"{key}.n_trials", minimum=1)
         require_int(self.max_retry, f"{key}.max_retry", minimum=0)
         if self.direction not in DIRECTIONS:
             raise InputError(
@@ -141,7 +132,7 @@ def _rdb_storage(url: str, settings: OptunaSettings) -> RDBStorage:
         return RDBStorage(
             url,
             heartbeat_interval=settings.heartbeat_interval,
-            grace_period=settings.grace_period or 2 * settings.heartbeat_interval,
+            grace_period=settings.stale_after,
             **{_STALE_CALLBACK_ARGUMENT: _RetryStaleTrial(max_retry=settings.max_retry)},
         )
 

@@ -128,13 +128,19 @@ class ResultsTable:
             writer.writerows(rows)
             atomic_write_text(self.path, buffer.getvalue())
 
-    def finished_row(self, trial: int, params: Mapping[str, Any]) -> dict[str, str] | None:
-        """The row of ``trial`` if it finished before (a resumed search skips it).
+    def finished_row(
+        self,
+        trial: int,
+        params: Mapping[str, Any],
+        rows: Sequence[Mapping[str, str]] | None = None,
+    ) -> Mapping[str, str] | None:
+        """The first row of ``trial`` that is not ``failed``: the trial finished before (a
+        resumed search skips it). ``rows``: this table's rows as read already (None: read).
 
         A row of that number with other hyperparameters is an InputError: the table
         belongs to a different search.
         """
-        for row in self.rows():
+        for row in self.rows() if rows is None else rows:
             if row["trial"] != str(trial) or row["status"] == "failed":
                 continue
             if any(row[key] != encode(params[key]) for key in self.keys):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
+from ldos_surrogate.search.claims import ClaimBoard, SharingSettings
 from ldos_surrogate.search.results import (
     BAND_ENERGY_METRIC,
     ResultsTable,
@@ -35,6 +37,9 @@ from ldos_surrogate.search.space import SearchSpace
 from ldos_surrogate.tasks import model_settings
 
 log = logging.getLogger(__name__)
+
+WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks again
+TrialBatch = Callable[[list[tuple[int, dict[str, Any]]]], list[TrialResult]]
 
 
 class TrialRunner:
@@ -47,6 +52,7 @@ class TrialRunner:
         space: the search dimensions and the fixed overrides of every trial.
         results: the search's results table.
         repeats: seeds per trained trial.
+        sharing: how the workers of the search split its trials.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class TrialRunner:
         space: SearchSpace,
         results: ResultsTable,
         repeats: int,
+        sharing: SharingSettings,
     ) -> None:
         require_int(repeats, "hydra.sweeper.repeats", minimum=1)
         self.hydra_context = hydra_context
@@ -65,6 +72,13 @@ class TrialRunner:
         self.space = space
         self.results = results
         self.seeds = tuple(int(config.seed) + repeat for repeat in range(repeats))
+        self.sharing = sharing
+        self.claims = ClaimBoard(self.sweep_dir, sharing)
+        # failed rows already there are retried; later ones are other workers' failures
+        self._failed_before = Counter(
+            int(row["trial"]) for row in results.rows() if row["status"] == "failed"
+        )
+        self.run_here: set[int] = set()  # trials this worker recorded
         self._next_job = 0
 
     @property
@@ -114,18 +128,51 @@ class TrialRunner:
         return None if row is None else result_from_row(row, self.space.keys, params)
 
     def record(self, result: TrialResult) -> TrialResult:
-        """Append a trial that was not trained here (scored or pruned) to the table."""
+        """Append a trial this worker scored, pruned or trained to the table."""
         self.results.append(result)
+        self.run_here.add(result.trial)
         return result
+
+    def share(
+        self, trials: Sequence[tuple[int, Mapping[str, Any]]], run: TrialBatch, batch: int
+    ) -> list[TrialResult]:
+        """The results of ``trials`` (number, params) in order, each run once among the
+        workers of this search: ``run`` (which records what it returns) runs a batch of at
+        most ``batch`` trials that this worker has claimed; trials claimed by other workers
+        are waited for, trials already in ``results.csv`` read back."""
+        wanted = {number: dict(params) for number, params in trials}
+        own: dict[int, TrialResult] = {}
+        waiting_logged = False
+        while True:
+            found = own | self._recorded(wanted)
+            missing = [number for number in wanted if number not in found]
+            if not missing:
+                return [found[number] for number, _ in trials]
+            claimed = self.claims.take(missing, batch)
+            done = self._recorded({number: wanted[number] for number in claimed})
+            if done:  # finished elsewhere between the look at the table and the claim
+                self.claims.release(list(done))
+                claimed = [number for number in claimed if number not in done]
+            if not claimed:
+                if not waiting_logged:
+                    log.info("waiting for %d trials claimed by other workers", len(missing))
+                    waiting_logged = True
+                time.sleep(min(self.sharing.heartbeat_interval, WAIT_POLL_S))
+                continue
+            with self.claims.holding(claimed):
+                for result in run([(number, wanted[number]) for number in claimed]):
+                    own[result.trial] = result
 
     def train(
         self,
         trials: Sequence[tuple[int, Mapping[str, Any]]],
         scores: Mapping[int, float] | None = None,
         score_seconds: Mapping[int, float] | None = None,
+        batch: int | None = None,
     ) -> list[TrialResult]:
-        """Train the trials ``(number, params)`` (all seeds, as one batch of jobs), record
-        and return their results in order. ``scores`` and ``score_seconds`` carry a
+        """Train the trials ``(number, params)``, shared with the other workers (`share`),
+        ``batch`` (default ``n_jobs``) trials, all seeds, at a time as one batch of jobs;
+        record and return their results in order. ``scores`` and ``score_seconds`` carry a
         training-free score already computed for a trial and the time it took.
 
         A job failing with an InputError aborts the search (bad input); any other failure
@@ -133,37 +180,50 @@ class TrialRunner:
         """
         scores = scores or {}
         score_seconds = score_seconds or {}
-        results: dict[int, TrialResult] = {}
-        pending: list[tuple[int, dict[str, Any]]] = []
-        for number, params in trials:
-            done = self.finished(number, params)
-            if done is None:
-                pending.append((number, dict(params)))
-            else:
-                results[number] = done
-        jobs = [
-            [
-                *self.space.overrides(params),
-                f"seed={seed}",
-                f"hydra.sweep.subdir=trial_{number:04d}/seed_{seed}",
+
+        def launch(pending: list[tuple[int, dict[str, Any]]]) -> list[TrialResult]:
+            jobs = [
+                [
+                    *self.space.overrides(params),
+                    f"seed={seed}",
+                    f"hydra.sweep.subdir=trial_{number:04d}/seed_{seed}",
+                ]
+                for number, params in pending
+                for seed in self.seeds
             ]
-            for number, params in pending
-            for seed in self.seeds
-        ]
-        if jobs:
             returns = self.launcher.launch(jobs, initial_job_idx=self._next_job)
             self._next_job += len(jobs)
             per_trial = len(self.seeds)
-            for index, (number, params) in enumerate(pending):
-                result = self._trial_result(
-                    number,
-                    params,
-                    returns[index * per_trial : (index + 1) * per_trial],
-                    scores.get(number),
-                    score_seconds.get(number, 0.0),
+            return [
+                self.record(
+                    self._trial_result(
+                        number,
+                        params,
+                        returns[index * per_trial : (index + 1) * per_trial],
+                        scores.get(number),
+                        score_seconds.get(number, 0.0),
+                    )
                 )
-                results[number] = self.record(result)
-        return [results[number] for number, _ in trials]
+                for index, (number, params) in enumerate(pending)
+            ]
+
+        return self.share(trials, launch, batch or self.sharing.n_jobs)
+
+    def _recorded(self, trials: Mapping[int, Mapping[str, Any]]) -> dict[int, TrialResult]:
+        """Those of ``trials`` (number -> params) with a result in ``results.csv``: a finished
+        row, or a failed one that another worker wrote after this worker started."""
+        rows: dict[int, list[dict[str, str]]] = {}
+        for row in self.results.rows():
+            rows.setdefault(int(row["trial"]), []).append(row)
+        found = {}
+        for number, params in trials.items():
+            finished = self.results.finished_row(number, params, rows.get(number, []))
+            failed = [row for row in rows.get(number, []) if row["status"] == "failed"]
+            if finished is None and len(failed) > self._failed_before[number]:
+                finished = failed[-1]
+            if finished is not None:
+                found[number] = result_from_row(finished, self.space.keys, params)
+        return found
 
     def _trial_result(
         self,

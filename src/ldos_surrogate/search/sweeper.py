@@ -3,6 +3,7 @@
 ``sweep`` does what all methods share, in this order: parse the search space (the sweeper's
 ``params`` plus command-line sweeps), check that every dimension names a config key and that
 each of its values composes, open ``results.csv`` in the sweep folder, run the method
+(sharing its trials with any other worker of the same search, `ldos_surrogate.search.claims`)
 (`search`, the one method a subclass writes), print the summary table and write the best
 trial as ``<search.experiment_dir>/<search.name>.yaml``. Bad input (an InputError, from the
 checks or from a trial) ends the search with one line ``error: ...`` and exit status 2,
@@ -26,6 +27,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.errors import InputError
+from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.experiment import write_experiment
 from ldos_surrogate.search.results import (
     RESULTS_FILE,
@@ -47,14 +49,21 @@ class SearchSweeper(Sweeper, ABC):
     Args:
         params: the search space, config key -> sweep expression (`ldos_surrogate.search.space`).
         repeats: seeds per trained trial; a trial's loss is the mean over them.
+        sharing: how workers of the same search split its trials (None: the defaults).
     """
 
     method: ClassVar[str]
 
-    def __init__(self, params: Mapping[str, Any] | None = None, repeats: int = 1) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, Any] | None = None,
+        repeats: int = 1,
+        sharing: SharingSettings | None = None,
+    ) -> None:
         super().__init__()
         self.params = params
         self.repeats = repeats
+        self.sharing = sharing or SharingSettings()
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
@@ -97,8 +106,15 @@ class SearchSweeper(Sweeper, ABC):
         space = self.search_space(arguments)
         check_keys_exist(space, self.config, PARAMS_KEY)
         results = ResultsTable(sweep_dir / RESULTS_FILE, space.keys)
+        self.sharing.check(SETTINGS_KEY)
         runner = TrialRunner(
-            self.hydra_context, self.launcher, self.config, space, results, self.repeats
+            self.hydra_context,
+            self.launcher,
+            self.config,
+            space,
+            results,
+            self.repeats,
+            self.sharing,
         )
         runner.check_space()
         outcome = self.search(runner)
@@ -127,6 +143,12 @@ class SearchSweeper(Sweeper, ABC):
         for note in outcome.notes:
             print(note)
         print(f"results: {sweep_dir / RESULTS_FILE}")
+        elsewhere = len({r.trial for r in outcome.results} - runner.run_here)
+        if elsewhere:
+            print(
+                f"this worker ran {len(runner.run_here)} of the trials; {elsewhere} were read "
+                f"from {RESULTS_FILE} (run by other workers, or by an earlier run)"
+            )
         best = outcome.best
         if best is None:
             print("no trial finished training: no experiment written")
