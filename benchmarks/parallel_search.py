@@ -1,15 +1,21 @@
-"""One Optuna study searched by 1 worker, then by 2 workers at once: wall time for the same
-number of trials.
+"""One search run by 1 worker, then by 2 workers at once: wall time for the same trials.
 
 Each worker is a ``search.py`` process (the basic launcher, one torch thread) on the shipped Al
-data set (2 training snapshots, 1 validation snapshot, --epochs epochs per trial); the workers
-share one SQLite study (``optuna.db`` in the search folder) and take trials until the study
-holds --trials finished ones. The 1-worker search is the baseline, run first in the same
-invocation; each search starts from an empty folder. The time is from the start of the first
-process to the exit of the last one (Python and Lightning start-up included: that is what a
-user waits for).
+data set (2 training snapshots, 1 validation snapshot, --epochs epochs per trial). Methods:
 
-    .venv/bin/python benchmarks/parallel_search.py [--trials 8] [--epochs 8] [--workers 2]
+- ``optuna``: the workers share one SQLite study (``optuna.db`` in the search folder) and take
+  trials until the study holds --trials finished ones;
+- ``oat``: the 16 rows of an orthogonal array over 4 widths x 4 learning rates, then the
+  chosen levels, split among the workers by claims;
+- ``naswot``: 12 architectures scored (1024 grid points, 10 initialisations each), split by
+  claims, then the best one trained.
+
+The 1-worker search is the baseline, run first in the same invocation; each search starts
+from an empty folder. The time is from the start of the first process to the exit of the
+last one (Python and Lightning start-up included: that is what a user waits for). Every
+search must end with each trial in ``results.csv`` exactly once.
+
+    .venv/bin/python benchmarks/parallel_search.py [--method optuna] [--trials 8] [--epochs 8] [--workers 2]
 """
 
 from __future__ import annotations
@@ -27,25 +33,39 @@ import optuna
 from optuna.trial import TrialState
 
 REPO = Path(__file__).resolve().parents[1]
-METHOD = """# @package _global_
+HEADER = """# @package _global_
 defaults:
-  - override /hydra/sweeper: ldos_optuna
+  - override /hydra/sweeper: ldos_{sweeper}
 hydra:
   sweeper:
-    n_trials: {trials}
     heartbeat_interval: 5
     grace_period: 30
+"""
+METHODS = {
+    "optuna": """    n_trials: {trials}
     params:
       model.network.layer_widths: choice([null,32,null],[null,64,null],[null,64,64,null])
       model.optimizer.lr: tag(log, interval(3e-3, 3e-2))
-"""
+""",
+    "oat": """    repeats: 1
+    params:
+      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,64,null],[null,32,32,null])
+      model.optimizer.lr: choice(3e-3,6e-3,1e-2,2e-2)
+""",
+    "naswot": """    naswot: {{n_inits: 10, batch_points: 1024}}
+    params:
+      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,64,null])
+      model.network.activations: choice(ReLU,Tanh,Sigmoid,LeakyReLU)
+""",
+}
 
 
-def search(root: Path, workers: int, trials: int, epochs: int) -> dict:
-    """Run ``workers`` search processes on one new study; return time and trial counts."""
+def search(root: Path, method: str, workers: int, trials: int, epochs: int) -> dict:
+    """Run ``workers`` search processes on one new search; return time and trial counts."""
     conf = root / "conf"
     (conf / "hparams_search").mkdir(parents=True)
-    (conf / "hparams_search" / "bench.yaml").write_text(METHOD.format(trials=trials))
+    text = HEADER.format(sweeper=method) + METHODS[method].format(trials=trials)
+    (conf / "hparams_search" / "bench.yaml").write_text(text)
     command = [
         sys.executable,
         str(REPO / "search.py"),
@@ -77,20 +97,28 @@ def search(root: Path, workers: int, trials: int, epochs: int) -> dict:
     if any(codes):
         raise RuntimeError(f"a worker failed ({codes}); see {root}/worker_*.log")
     sweep = root / "logs" / "search" / "bench"
-    study = optuna.load_study(study_name="bench", storage=f"sqlite:///{sweep / 'optuna.db'}")
     with (sweep / "results.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
+    numbers = [row["trial"] for row in rows]
+    if len(set(numbers)) != len(numbers):
+        raise RuntimeError(f"a trial was run twice: {sorted(numbers)}; see {sweep}")
+    if method == "optuna":
+        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{sweep / 'optuna.db'}")
+        complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
+        if complete != len(rows):
+            raise RuntimeError(f"{complete} complete trials in the study, {len(rows)} rows")
     return {
         "seconds": seconds,
-        "complete": sum(t.state == TrialState.COMPLETE for t in study.trials),
-        "trials": len(study.trials),
+        "trials": len(rows),
+        "trained": sum(row["status"] == "complete" for row in rows),
         "trial_seconds": sum(float(row["wall_seconds"]) for row in rows),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--method", choices=sorted(METHODS), default="optuna")
+    parser.add_argument("--trials", type=int, default=8, help="Optuna's n_trials")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -98,14 +126,14 @@ def main() -> None:
     results = {}
     for workers in (1, args.workers):
         with tempfile.TemporaryDirectory() as scratch:
-            results[workers] = search(Path(scratch), workers, args.trials, args.epochs)
+            results[workers] = search(Path(scratch), args.method, workers, args.trials, args.epochs)
     baseline = results[1]["seconds"]
-    print(f"{args.trials} trials, {args.epochs} epochs each, {os.cpu_count()} CPU cores")
-    print("workers | wall s | complete trials | trials in study | sum of trial s | speed-up")
+    print(f"{args.method}: {args.epochs} epochs per training, {os.cpu_count()} CPU cores")
+    print("workers | wall s | trials (each once) | trained | sum of trial s | speed-up")
     print("---|---|---|---|---|---")
     for workers, result in results.items():
         print(
-            f"{workers} | {result['seconds']:.1f} | {result['complete']} | {result['trials']} | "
+            f"{workers} | {result['seconds']:.1f} | {result['trials']} | {result['trained']} | "
             f"{result['trial_seconds']:.1f} | {baseline / result['seconds']:.2f}x"
         )
 
