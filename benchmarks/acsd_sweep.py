@@ -239,26 +239,26 @@ def plot(sweeps: dict[str, list[dict[str, Any]]], element: str, path: Path) -> N
     plt.close(figure)
 
 
-def data_argument() -> tuple[DataSet, Path]:
-    """``--data NAME|PATH`` (the family's ``arguments`` parse the rest of the command line):
-    the data set's sweep points and its folder; exits with one line when either is unknown."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--data", default=AL.name)
-    known, rest = parser.parse_known_args()
-    sys.argv[1:] = rest
-    given = Path(known.data)
-    folder = given if len(given.parts) > 1 else REPO / "data" / given
+def data_set_of(given: str) -> tuple[DataSet, Path]:
+    """The data set named (or whose folder is) ``given``: its sweep points and its folder;
+    exits with one line when either is unknown."""
+    path = Path(given)
+    folder = path if len(path.parts) > 1 else REPO / "data" / path
     data_set = DATA_SETS.get(folder.name)
     if data_set is None:
-        sys.exit(f"--data {known.data}: not one of the known data sets {sorted(DATA_SETS)}")
+        sys.exit(f"--data {given}: not one of the known data sets {sorted(DATA_SETS)}")
     if not (folder / "manifest.json").exists():
         sys.exit(f"{folder} is missing: make it with `{data_set.datagen} --out {folder}`")
     return data_set, folder.resolve()
 
 
 def main() -> None:
-    data_set, folder = data_argument()
-    args = arguments(f"{__doc__.splitlines()[0]} Option --data NAME|PATH: the data set.")
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data", default=AL.name, help=f"a data set of {sorted(DATA_SETS)} or its folder"
+    )
+    args = arguments(__doc__.splitlines()[0], parser)
+    data_set, folder = data_set_of(args.data)
     sweep = data_set.quick if args.quick else data_set.full
     scratch = scratch_dir(args)
     started = time.perf_counter()

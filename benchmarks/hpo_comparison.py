@@ -323,9 +323,13 @@ def write_outputs(name: str, out: Path, payload: dict[str, Any]) -> Path:
     return path
 
 
-def arguments(description: str) -> argparse.Namespace:
-    """``--quick``, ``--out`` and ``--scratch``, shared by the benchmarks of this family."""
-    parser = argparse.ArgumentParser(description=description)
+def arguments(
+    description: str, parser: argparse.ArgumentParser | None = None
+) -> argparse.Namespace:
+    """``--quick``, ``--out`` and ``--scratch``, shared by the benchmarks of this family, added
+    to ``parser`` (a benchmark's own options) or to a new one; the parsed command line."""
+    parser = parser or argparse.ArgumentParser()
+    parser.description = description
     parser.add_argument("--quick", action="store_true", help="minutes: the CI smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the JSON and PNG")
     parser.add_argument("--scratch", type=Path, help="search folders (default: a temp dir)")
