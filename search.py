@@ -18,13 +18,15 @@ from omegaconf import DictConfig
 
 os.environ.setdefault("LDOS_SURROGATE_ROOT", str(Path(__file__).resolve().parent))
 
+from ldos_surrogate import hydra_app  # noqa: E402
 from ldos_surrogate.search.trial import train_trial  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="search")
+@hydra_app.task
 def main(cfg: DictConfig) -> dict[str, Any]:
     return train_trial(cfg)
 
 
 if __name__ == "__main__":
-    main()
+    hydra_app.run(main)

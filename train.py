@@ -17,11 +17,12 @@ from omegaconf import DictConfig
 
 os.environ.setdefault("LDOS_SURROGATE_ROOT", str(Path(__file__).resolve().parent))
 
-from ldos_surrogate import tasks  # noqa: E402
+from ldos_surrogate import hydra_app, tasks  # noqa: E402
 from ldos_surrogate.errors import InputError  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@hydra_app.task
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics = tasks.train(cfg)
@@ -32,4 +33,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_app.run(main)

@@ -20,6 +20,7 @@ import lightning
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.data.datamodule import LdosDataModule
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 MODEL_KEYS = {"network", "optimizer", "scheduler", "compile", "inference_batch_size"}
+# what a target raises when its own checks reject a config value
+TARGET_CHECK_ERRORS = (InputError, MisconfigurationException)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -60,10 +63,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if ckpt_path:
         check_resumable(ckpt_path, datamodule, module)
 
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    trainer: lightning.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=loggers or False
+    callbacks = instantiate_group(cfg, "callbacks")
+    loggers = instantiate_group(cfg, "logger")
+    trainer: lightning.Trainer = instantiate_checked(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False
     )
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -89,15 +92,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def instantiate_checked(node: DictConfig, key: str) -> Any:
-    """``hydra.utils.instantiate`` whose InputError (raised by the target's own checks) reaches
-    the user as one line naming the config group, not wrapped in Hydra's error."""
+def instantiate_checked(node: DictConfig, key: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` (``kwargs`` as given there) whose rejection of a config value
+    by the target's own checks (our InputError, Lightning's MisconfigurationException) reaches
+    the user as one InputError naming the config key, not wrapped in Hydra's error."""
     try:
-        return instantiate(node, _convert_="all")
+        return instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as error:
-        if isinstance(error.__cause__, InputError):
+        if isinstance(error.__cause__, TARGET_CHECK_ERRORS):
             raise InputError(f"{key}: {error.__cause__}") from error
         raise
+
+
+def instantiate_group(cfg: DictConfig, group: str) -> list[Any]:
+    """The objects of a config group that holds several (``callbacks``, ``logger``)."""
+    nodes = cfg.get(group) or {}
+    return [instantiate_checked(node, f"{group}.{name}") for name, node in nodes.items() if node]
 
 
 def model_settings(model_cfg: DictConfig) -> dict[str, Any]:

@@ -3,10 +3,11 @@ study storage, checkpoint) is tried here, and the test checks what the user sees
 
 Each row of the table has the id of one case below (the test ids); `test_table_lists_every_case`
 keeps the two in step. What the user sees follows from how the entry points report errors:
-an `InputError` is one line ``error: <message>`` and exit status 2 (``train.py``,
-``search.py``, ``ldos-surrogate``); any other exception reaches Hydra, which prints its
-message (and ``full_key``) with exit status 1. `user_sees` applies that rule in process;
-`test_the_rule_holds_for_the_real_commands` checks it once per kind on the real commands.
+an `InputError`, and a config that Hydra cannot compose, is one line ``error: <message>`` and
+exit status 2 (``train.py``, ``search.py``, ``ldos-surrogate``); any other exception reaches
+Hydra, which prints its message (and ``full_key``) with exit status 1. `user_sees` applies that
+rule in process; `test_the_rule_holds_for_the_real_commands` checks it once per kind on the
+real commands, `test_composition_errors_are_one_line` the composition errors of both scripts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from reference_data import BE2_ENERGY_GRID
 
-from ldos_surrogate import tasks
+from ldos_surrogate import hydra_app, tasks
 from ldos_surrogate.cli import main as cli_main
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors, descriptor_cache_path
 from ldos_surrogate.errors import InputError
@@ -42,6 +43,9 @@ TABLE = REPO / "docs" / "bad_input.md"
 BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
 TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
 NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
+UNKNOWN_DATA_OPTION = (
+    "error: In 'train': Could not find 'data/nonexistent'; available options: al_fcc_298K, be2"
+)
 
 
 def user_sees(action: Callable[[], object]) -> tuple[int, str]:
@@ -50,6 +54,8 @@ def user_sees(action: Callable[[], object]) -> tuple[int, str]:
         action()
     except InputError as error:
         return 2, f"error: {error}"
+    except hydra_app.COMPOSITION_ERRORS as error:
+        return 2, f"error: {hydra_app.one_line(error)}"
     except Exception as error:  # noqa: BLE001 - reported by Hydra
         return 1, str(error)
     raise AssertionError("the input was accepted")
@@ -212,13 +218,13 @@ CASES: dict[str, tuple[int, str, Action]] = {
         lambda i: i.train("descriptor.rcut=-1"),
     ),
     "max-epochs": (
-        1,
-        "max_epochs",
+        2,
+        "error: trainer: `max_epochs` must be a non-negative integer or -1. You passed in -5.",
         lambda i: i.train("trainer.max_epochs=-5"),
     ),
     "unknown-config-option": (
-        1,
-        "Could not find 'data/nonexistent'",
+        2,
+        UNKNOWN_DATA_OPTION,
         lambda i: i.config("data=nonexistent"),
     ),
     # data sets and snapshots
@@ -449,26 +455,59 @@ def test_table_lists_every_case() -> None:
     assert len(rows) == len(set(rows))
 
 
+def run_script(script: str, arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """``python <script> <arguments>`` as the user runs it, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, str(REPO / script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=os.environ | {"LDOS_SURROGATE_ROOT": str(REPO)},
+    )
+
+
 @pytest.mark.parametrize(
     ("script", "override", "status", "last_line"),
     [
         ("search.py", "hydra.sweeper.storage=notaurl", 2, "error: hydra.sweeper.storage: cannot"),
         ("train.py", "data.batch_size=0", 2, "error: data: batch_size: must be a positive integer"),
-        ("train.py", "trainer.max_epochs=-5", 1, "Set the environment variable HYDRA_FULL_ERROR=1"),
+        ("train.py", "trainer.max_epochs=-5", 2, "error: trainer: `max_epochs` must be"),
+        # not bad input: a failing task is Hydra's to report
+        ("train.py", "+callbacks.broken._target_=math.sqrt", 1, "Set the environment variable"),
     ],
 )
 def test_the_rule_holds_for_the_real_commands(
     inputs: Inputs, script: str, override: str, status: int, last_line: str
 ) -> None:
-    command = [sys.executable, str(REPO / script), "data=be2", f"data.dataset_dir={inputs.store}"]
-    command += [f"paths.log_dir={inputs.tmp / 'logs'}", f"hydra.run.dir={inputs.tmp / 'run'}"]
-    result = subprocess.run(
-        [*command, *TINY, override],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=inputs.tmp,
-        env=os.environ | {"LDOS_SURROGATE_ROOT": str(REPO)},
-    )
+    arguments = ["data=be2", f"data.dataset_dir={inputs.store}", *TINY, override]
+    arguments += [f"paths.log_dir={inputs.tmp / 'logs'}", f"hydra.run.dir={inputs.tmp / 'run'}"]
+    result = run_script(script, arguments, inputs.tmp)
     assert result.returncode == status, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1].startswith(last_line)
+
+
+@pytest.mark.parametrize(
+    ("script", "override", "message"),
+    [
+        ("train.py", "data=nonexistent", UNKNOWN_DATA_OPTION),
+        (
+            "train.py",
+            "model.x=[",
+            "error: override 'model.x=[': no viable alternative at input '['",
+        ),
+        (
+            "search.py",
+            "hparams_search=nonexistent",
+            "error: In 'train': Could not find 'hparams_search/nonexistent'; available options: "
+            "acsd, direct, naswot, naswot_optimized, oat, optuna, optuna_naswot",
+        ),
+        ("search.py", "foo=1", "error: Could not override 'foo'. (Key 'foo' is not in struct)"),
+    ],
+)
+def test_composition_errors_are_one_line(
+    tmp_path: Path, script: str, override: str, message: str
+) -> None:
+    result = run_script(script, [override, f"paths.log_dir={tmp_path / 'logs'}"], tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (2, message), result.stderr[-3000:]
+    assert not (tmp_path / "logs").exists()  # nothing ran
