@@ -23,7 +23,6 @@ from ldos_surrogate.search.trial import train_trial  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="search")
-@hydra_app.task
 def main(cfg: DictConfig) -> dict[str, Any]:
     return train_trial(cfg)
 

@@ -22,7 +22,6 @@ from ldos_surrogate.errors import InputError  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-@hydra_app.task
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics = tasks.train(cfg)

@@ -4,23 +4,23 @@ Hydra reports a group option it cannot find (``data=nonexistent``), an override 
 is not in the config (``foo=1``) or an override it cannot parse (``model.x=[``) over several
 lines and exits with status 1; with the environment variable ``HYDRA_FULL_ERROR=1`` it raises
 the exception instead. `run` sets that variable while Hydra composes the config and prints
-these errors as one line ``error: ...`` with exit status 2, like any other bad input. The task
-function, decorated with `task`, gives the variable back its own value, so that Hydra reports
-a failing task (and whatever follows it) as it always does. Any other error in a process that
-has not started a task yet is raised with Python's full traceback, exit status 1: a launcher
-that cannot start, say, or a failed task of the joblib launcher (its tasks run in worker
-processes). When the user sets ``HYDRA_FULL_ERROR=1``, every error is Hydra's full one.
+these errors as one line ``error: ...`` with exit status 2, like any other bad input. Once the
+config is composed, the Hydra callback `RestoreErrorReporting` (``hydra.callbacks`` of
+``conf/train.yaml``) gives the variable back the user's value, before a run or a sweep starts,
+so that Hydra reports a failing task (in this process or in a launcher's worker processes,
+which inherit the variable) as it always does. When the user sets ``HYDRA_FULL_ERROR=1``,
+every error is Hydra's full one.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
@@ -46,16 +46,14 @@ def run(app: Callable[[], Any]) -> None:
         sys.exit(2)
 
 
-def task(function: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
-    """Decorate the task function (under ``hydra.main``): the config is composed when it
-    starts, so Hydra reports the errors from then on as it always does."""
+class RestoreErrorReporting(Callback):
+    """Hydra callback: the config is composed, Hydra reports the errors from now on."""
 
-    @functools.wraps(function)
-    def reported_by_hydra(cfg: DictConfig) -> Any:
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         restore_full_error()
-        return function(cfg)
 
-    return reported_by_hydra
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        restore_full_error()
 
 
 def restore_full_error() -> None:
