@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -113,6 +114,19 @@ class SearchFolder:
             f"+callbacks.kill.wait_for='{finished}'",
         )
 
+    def run_two_killing_one(self, timeout: float = 300) -> None:
+        """A worker ``doomed`` that dies in its first trial (`kill_in_first_trial`) and a
+        worker ``survivor`` started once the doomed one trains; the survivor must finish."""
+        doomed = self.start("doomed", *self.kill_in_first_trial())
+        survivor = None
+        try:
+            self.wait_for_running_trial(doomed)
+            survivor = self.start("survivor")
+            assert doomed.wait(timeout=timeout) == -signal.SIGKILL, self.log("doomed")
+            assert survivor.wait(timeout=timeout) == 0, self.log("survivor")
+        finally:
+            stop(doomed, survivor)
+
     def log(self, worker: str) -> str:
         return (self.root / f"{worker}.log").read_text()[-3000:]
 
@@ -134,3 +148,10 @@ class SearchFolder:
         """``metrics.json`` of a trained trial's run."""
         path = self.sweep_dir / f"trial_{number:04d}" / f"seed_{seed}" / "metrics.json"
         return json.loads(path.read_text())
+
+
+def stop(*workers: subprocess.Popen | None) -> None:
+    """SIGKILL the workers still running (and their children)."""
+    for worker in workers:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)

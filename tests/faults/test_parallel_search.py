@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import uuid
 from pathlib import Path
 
@@ -51,17 +50,7 @@ def search(request: pytest.FixtureRequest, tmp_path: Path):
 
 def test_killed_worker_loses_nothing(search: SearchFolder) -> None:
     # the doomed worker takes the first trial and holds it until the survivor has finished one
-    doomed = search.start("doomed", *search.kill_in_first_trial())
-    survivor = None
-    try:
-        search.wait_for_running_trial(doomed)
-        survivor = search.start("survivor")
-        assert doomed.wait(timeout=WORKER_TIMEOUT) == -signal.SIGKILL, search.log("doomed")
-        assert survivor.wait(timeout=WORKER_TIMEOUT) == 0, search.log("survivor")
-    finally:
-        for worker in (doomed, survivor):
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGKILL)
+    search.run_two_killing_one(WORKER_TIMEOUT)
 
     trials = {trial.number: trial for trial in search.trials()}
     states = [trial.state for trial in trials.values()]

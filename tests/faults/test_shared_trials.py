@@ -9,12 +9,11 @@ import csv
 import json
 import os
 import re
-import signal
 import socket
 import time
 from pathlib import Path
 
-from search_workers import METRIC, SearchFolder
+from search_workers import METRIC, SearchFolder, stop
 
 from ldos_surrogate.search.claims import ClaimBoard, SharingSettings
 
@@ -59,12 +58,6 @@ def trials_run_by(log: str, total: int) -> int:
     return int(match.group(1)) if match else total
 
 
-def stop(*workers) -> None:
-    for worker in workers:
-        if worker is not None and worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-
-
 def test_two_naswot_workers_score_each_architecture_once(tmp_path: Path) -> None:
     search = SearchFolder(tmp_path, "naswot_workers", n_trials=0, method=NASWOT_METHOD)
     workers = [search.start(name) for name in ("first", "second")]
@@ -91,15 +84,7 @@ def test_two_naswot_workers_score_each_architecture_once(tmp_path: Path) -> None
 
 def test_oat_worker_killed_mid_trial_loses_nothing(tmp_path: Path) -> None:
     search = SearchFolder(tmp_path, "oat_workers", n_trials=0, method=OAT_METHOD)
-    doomed = search.start("doomed", *search.kill_in_first_trial())
-    survivor = None
-    try:
-        search.wait_for_running_trial(doomed)
-        survivor = search.start("survivor")
-        assert doomed.wait(timeout=WORKER_TIMEOUT) == -signal.SIGKILL, search.log("doomed")
-        assert survivor.wait(timeout=WORKER_TIMEOUT) == 0, search.log("survivor")
-    finally:
-        stop(doomed, survivor)
+    search.run_two_killing_one(WORKER_TIMEOUT)
 
     table = rows(search)
     numbers = [int(row["trial"]) for row in table]

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -103,22 +103,17 @@ class ClaimBoard:
     @contextmanager
     def holding(self, trials: Sequence[int]) -> Iterator[None]:
         """Heartbeats for the claimed ``trials`` while the block runs; release them after."""
-        stop = threading.Event()
 
         def beat() -> None:
-            while not stop.wait(self.settings.heartbeat_interval):
-                for number in trials:
-                    path = self._path(number)
-                    if self._mine(path):
-                        os.utime(path)
+            for number in trials:
+                path = self._path(number)
+                if self._mine(path):
+                    os.utime(path)
 
-        thread = threading.Thread(target=beat, daemon=True)
-        thread.start()
         try:
-            yield
+            with heartbeat(beat, self.settings.heartbeat_interval):
+                yield
         finally:
-            stop.set()
-            thread.join()
             self.release(trials)
 
     def release(self, trials: Sequence[int]) -> None:
@@ -158,6 +153,25 @@ class ClaimBoard:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def heartbeat(beat: Callable[[], None], interval: float) -> Iterator[None]:
+    """Call ``beat`` now and every ``interval`` seconds (in a thread) while the block runs."""
+    stop = threading.Event()
+
+    def beating() -> None:
+        beat()
+        while not stop.wait(interval):
+            beat()
+
+    thread = threading.Thread(target=beating, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _read_claim(path: Path) -> dict | None:

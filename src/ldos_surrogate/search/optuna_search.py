@@ -23,11 +23,10 @@ from __future__ import annotations
 import inspect
 import logging
 import random
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from optuna.trial import Trial, TrialState
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
-from ldos_surrogate.search.claims import SharingSettings
+from ldos_surrogate.search.claims import SharingSettings, heartbeat
 from ldos_surrogate.search.naswot_pruner import NaswotPruner
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
@@ -301,28 +300,16 @@ def _quiet_optuna() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _heartbeats(study: optuna.Study, trials: Sequence[Trial]) -> Iterator[None]:
+def _heartbeats(study: optuna.Study, trials: Sequence[Trial]) -> AbstractContextManager[None]:
     """Record the trials' heartbeats every heartbeat interval while the block runs (what
     ``Study.optimize`` does; Optuna has no public accessor for the storage or trial id)."""
     storage = study._storage
-    interval = storage.get_heartbeat_interval()
-    stop = threading.Event()
 
     def beat() -> None:
-        while True:
-            for trial in trials:
-                storage.record_heartbeat(trial._trial_id)
-            if stop.wait(interval):
-                return
+        for trial in trials:
+            storage.record_heartbeat(trial._trial_id)
 
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+    return heartbeat(beat, storage.get_heartbeat_interval())
 
 
 # Optuna 4.9 renamed the stale-trial retry (RetryFailedTrialCallback ->
