@@ -35,6 +35,7 @@ from ldos_surrogate.io.atomic import atomic_write_text
 from ldos_surrogate.search.checks import require_int
 
 CLAIMS_DIR = "claims"
+WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks again
 
 
 @dataclass
@@ -56,6 +57,11 @@ class SharingSettings:
     def stale_after(self) -> int:
         """The grace period in effect, seconds."""
         return self.grace_period or 2 * self.heartbeat_interval
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between the looks of a worker waiting for other workers' trials."""
+        return min(self.heartbeat_interval, WAIT_POLL_S)
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""

@@ -60,7 +60,6 @@ SCORE_ATTR = "naswot_score"
 # the tables exist when the loser tries again.
 CONCURRENT_CREATION = ("already exists", "duplicate key")
 STORAGE_ATTEMPTS = 3
-WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks again
 
 
 @dataclass
@@ -188,7 +187,7 @@ def optimize(
         free = settings.n_trials - finished - running
         if free <= 0:
             log.info("waiting for %d trials running in other workers", running)
-            time.sleep(min(settings.heartbeat_interval, WAIT_POLL_S))
+            time.sleep(settings.poll_interval)
             continue
         with _quiet_optuna():
             trials = [study.ask(distributions) for _ in range(min(settings.n_jobs, free))]

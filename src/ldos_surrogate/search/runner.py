@@ -38,7 +38,6 @@ from ldos_surrogate.tasks import model_settings
 
 log = logging.getLogger(__name__)
 
-WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks again
 TrialBatch = Callable[[list[tuple[int, dict[str, Any]]]], list[TrialResult]]
 
 
@@ -157,7 +156,7 @@ class TrialRunner:
                 if not waiting_logged:
                     log.info("waiting for %d trials claimed by other workers", len(missing))
                     waiting_logged = True
-                time.sleep(min(self.sharing.heartbeat_interval, WAIT_POLL_S))
+                time.sleep(self.sharing.poll_interval)
                 continue
             with self.claims.holding(claimed):
                 for result in run([(number, wanted[number]) for number in claimed]):
