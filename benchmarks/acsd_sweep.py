@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from hpo_comparison import (
+from harness import (
     BAND,
     REPO,
     TOTAL,

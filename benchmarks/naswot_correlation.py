@@ -22,16 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from hpo_comparison import (
-    FULL,
-    QUICK,
-    arguments,
-    compose_train,
-    method_yaml,
-    run_search,
-    scratch_dir,
-    write_outputs,
-)
+from harness import arguments, compose_train, scratch_dir, write_outputs
+from hpo_comparison import FULL, QUICK, method_yaml, run_search
 from scipy.stats import kendalltau
 
 from ldos_surrogate.scores.naswot import CONVENTIONS

@@ -33,7 +33,7 @@ import numpy as np
 import postprocessing
 import torch
 import training_throughput
-from hpo_comparison import arguments, write_outputs
+from harness import arguments, write_outputs
 
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.open import open_snapshot
