@@ -224,3 +224,21 @@ def test_mpi_run_equals_serial(be2_store_snapshot, tmp_path):
     snapshot = read_snapshot(be2_store_snapshot)
     serial = compute_snap_grid(snapshot.atoms(), snapshot.meta.grid_shape, SnapParams(4.0, 6))
     assert max_relative_error(parallel, serial) < 1e-6
+
+
+def test_read_only_data_set_caches_in_the_user_cache(snapshot, tmp_path, monkeypatch):
+    """A snapshot folder without write permission (a shared data set) is never written to:
+    its descriptors go to the per-user cache ($LDOS_SURROGATE_CACHE here), and are read
+    back from there."""
+    user_cache = tmp_path / "user_cache"
+    monkeypatch.setenv(cache_module.USER_CACHE_ENV, str(user_cache))
+    snapshot.path.mkdir()
+    snapshot.path.chmod(0o555)
+    try:
+        first = cached_descriptors(snapshot, FAST_PARAMS)
+        assert list(snapshot.path.iterdir()) == []
+        path = descriptor_cache_path(snapshot, FAST_PARAMS)
+        assert path.parent == user_cache and path.exists()
+        np.testing.assert_array_equal(cached_descriptors(snapshot, FAST_PARAMS), first)
+    finally:
+        snapshot.path.chmod(0o755)

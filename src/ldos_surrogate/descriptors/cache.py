@@ -4,7 +4,10 @@ An entry is ``<key>.npy`` (float32, (nx, ny, nz, n_features), memory-mapped on r
 ``<key>.json`` (the parameters and grid it holds). The key hashes the atoms (atomic numbers,
 positions, cell, periodicity), the grid shape and every SnapParams field, resolved for the
 elements present, so a sweep over rcut/twojmax computes each point once and any change of
-the structure or grid misses. Default location: ``<snapshot dir>/.descriptor_cache/``.
+the structure or grid misses. Default location: ``<snapshot dir>/.descriptor_cache/``; for a
+snapshot folder that cannot be written (a shared, read-only data set) the per-user cache
+`user_cache_dir` (``$LDOS_SURROGATE_CACHE``, else ``$XDG_CACHE_HOME/ldos-surrogate/descriptors``,
+else ``~/.cache/ldos-surrogate/descriptors``), which is logged once per data set folder.
 
 Both files are written atomically, the array first: an entry whose JSON is missing, does
 not match, or whose array has the wrong shape, dtype or length is ignored and recomputed.
@@ -16,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +33,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_save_npy, atomic_write_text
 
 CACHE_DIRNAME = ".descriptor_cache"
+USER_CACHE_ENV = "LDOS_SURROGATE_CACHE"
 # Part of every key: raise it when the computation of a stored entry changes.
 CACHE_FORMAT_VERSION = 1
 
@@ -47,6 +53,45 @@ class SnapshotLike(Protocol):
     def atoms(self) -> ase.Atoms: ...
 
 
+def user_cache_dir() -> Path:
+    """The per-user descriptor cache: ``$LDOS_SURROGATE_CACHE``, else
+    ``$XDG_CACHE_HOME/ldos-surrogate/descriptors``, else ``~/.cache/ldos-surrogate/descriptors``."""
+    if os.environ.get(USER_CACHE_ENV):
+        return Path(os.environ[USER_CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ldos-surrogate" / "descriptors"
+
+
+def default_cache_dir(snapshot_dir: Path) -> Path:
+    """``<snapshot_dir>/.descriptor_cache`` where that can be written, else `user_cache_dir`
+    (logged once per data set folder and cache)."""
+    inside = snapshot_dir / CACHE_DIRNAME
+    if _writable(inside if inside.exists() else snapshot_dir):
+        return inside
+    directory = user_cache_dir()
+    if (snapshot_dir.parent, directory) not in _logged_fallbacks:
+        _logged_fallbacks.add((snapshot_dir.parent, directory))
+        log.info("descriptor cache of the read-only %s: %s", snapshot_dir.parent, directory)
+    return directory
+
+
+_logged_fallbacks: set[tuple[Path, Path]] = set()
+
+
+def _writable(directory: Path) -> bool:
+    """Whether files can be created in ``directory`` (or, where it does not exist yet, in its
+    nearest existing parent). A folder without any write permission bit counts as
+    read-only even for root, who may write anywhere."""
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    try:
+        mode = directory.stat().st_mode
+    except OSError:
+        return False
+    has_write_bit = bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return has_write_bit and os.access(directory, os.W_OK)
+
+
 class _Entry:
     """The cache files of one (snapshot, parameters) pair."""
 
@@ -56,7 +101,7 @@ class _Entry:
         self.params = params.for_elements(self.atoms.get_chemical_symbols())
         self.shape = (*self.grid_shape, params.n_features)
         directory = (
-            Path(cache_dir) if cache_dir is not None else Path(snapshot.path) / CACHE_DIRNAME
+            Path(cache_dir) if cache_dir is not None else default_cache_dir(Path(snapshot.path))
         )
         key = descriptor_key(self.atoms, self.grid_shape, params)
         self.array_path = directory / f"{key}.npy"
