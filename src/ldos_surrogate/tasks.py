@@ -4,8 +4,9 @@
 trial. Everything that can be checked without training is checked first (config values,
 split names, data arrays, network widths against the data, a resume checkpoint against the
 descriptor settings), so bad input fails in seconds with one InputError. The run directory
-(``paths.output_dir``) receives the resolved config, the checkpoints, ``metrics.json``, the
-DOS plot of the first test snapshot and the training curve.
+(``paths.output_dir``) receives the resolved config, the checkpoints, ``metrics.json`` (test
+errors beside those of the constant guess), the DOS plot of the first test snapshot, the
+parity plot of the test energies and the training curve.
 """
 
 from __future__ import annotations
@@ -27,18 +28,30 @@ from ldos_surrogate.data.datamodule import LdosDataModule
 from ldos_surrogate.descriptors import SnapParams
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_write_text
-from ldos_surrogate.models.config import OptimizerConfig, SchedulerConfig, from_mapping
-from ldos_surrogate.models.metrics import EnergySetup, mean_absolute
-from ldos_surrogate.models.module import TEST_METRICS, VAL_METRIC, LdosModule
+from ldos_surrogate.models.config import (
+    OptimizerConfig,
+    OutputFitConfig,
+    SchedulerConfig,
+    from_mapping,
+)
+from ldos_surrogate.models.metrics import GUESSED_ENERGIES, EnergySetup
+from ldos_surrogate.models.module import VAL_METRIC, LdosModule
 from ldos_surrogate.models.network import NetworkConfig
-from ldos_surrogate.models.plots import plot_dos, plot_training_curve
+from ldos_surrogate.models.plots import plot_dos, plot_parity, plot_training_curve
 from ldos_surrogate.models.predictor import DATAMODULE_STATE_KEY, load_checkpoint
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
-MODEL_KEYS = {"network", "optimizer", "scheduler", "compile", "inference_batch_size"}
+MODEL_KEYS = {
+    "network",
+    "optimizer",
+    "scheduler",
+    "output_fit",
+    "compile",
+    "inference_batch_size",
+}
 # what a target raises when its own checks reject a config value
 TARGET_CHECK_ERRORS = (InputError, MisconfigurationException)
 
@@ -120,6 +133,8 @@ def model_settings(model_cfg: DictConfig) -> dict[str, Any]:
     from_mapping(OptimizerConfig, model.get("optimizer"), "model.optimizer")
     if model.get("scheduler") is not None:
         from_mapping(SchedulerConfig, model["scheduler"], "model.scheduler")
+    if model.get("output_fit") is not None:
+        from_mapping(OutputFitConfig, model["output_fit"], "model.output_fit")
     return model
 
 
@@ -159,21 +174,16 @@ def check_resumable(ckpt_path: str, datamodule: LdosDataModule, module: LdosModu
 
 
 def test_metrics(module: LdosModule) -> dict[str, Any]:
-    """Mean absolute test errors over snapshots (float64, as logged) and per-snapshot results."""
-    errors = [result["errors"] for result in module.test_results.values()]
-    metrics: dict[str, Any] = {
-        metric: value
-        for metric, key in TEST_METRICS.items()
-        if (value := mean_absolute(errors, key)) is not None
-    }
-    metrics["test_snapshots"] = module.test_results
-    return metrics
+    """Mean absolute test errors over snapshots beside the constant guess's (float64, as
+    logged) and the per-snapshot results."""
+    return {**module.test_summary, "test_snapshots": module.test_results}
 
 
 def write_results(
     metrics: dict[str, Any], module: LdosModule, datamodule: LdosDataModule, output_dir: Path
 ) -> None:
-    """``metrics.json``, the training curve and, after testing, the DOS plot."""
+    """``metrics.json``, the training curve and, after testing, the DOS plot and the parity
+    plot of the test energies (``parity.png``)."""
     if module.history:
         plot_training_curve(
             [h["epoch"] for h in module.history],
@@ -182,6 +192,7 @@ def write_results(
         )
     if module.test_results:
         plot_first_test_dos(module, datamodule, output_dir)
+        plot_test_parity(module.test_results, output_dir / "parity.png")
     atomic_write_text(output_dir / METRICS_FILE, json.dumps(metrics, indent=2))
 
 
@@ -197,3 +208,21 @@ def plot_first_test_dos(module: LdosModule, datamodule: LdosDataModule, output_d
         f"test snapshot {snapshot.name}",
         output_dir / f"dos_{snapshot.name}.png",
     )
+
+
+def plot_test_parity(test_results: dict[str, dict[str, Any]], path: Path) -> None:
+    """``parity.png``: predicted against DFT-LDOS energy per atom of every usable test
+    prediction, band and total free energy, with the constant guess."""
+    usable = {name: r for name, r in test_results.items() if r["predicted_ev"] is not None}
+    panels = {}
+    for field, name in GUESSED_ENERGIES.items():
+        guess = next(iter(test_results.values()))["constant_guess_ev_per_atom"].get(name)
+        if guess is None or not usable:
+            continue
+        per_atom = [
+            [r[side][field] / r[side]["n_atoms"] for r in usable.values()]
+            for side in ("dft_ldos_ev", "predicted_ev")
+        ]
+        panels[name.replace("_", " ")] = (*per_atom, guess)
+    if panels:
+        plot_parity(panels, list(usable), path)

@@ -20,7 +20,7 @@ from ldos_surrogate.descriptors import cached_descriptors
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.store import EnergyGrid, read_dataset
-from ldos_surrogate.models.metrics import energy_errors, ldos_rmse, snapshot_energies
+from ldos_surrogate.models.metrics import EnergySetup, energy_errors, ldos_rmse, snapshot_energies
 from ldos_surrogate.models.predictor import LdosPredictor
 from ldos_surrogate.physics.constants import BOHR_ANGSTROM
 
@@ -184,6 +184,35 @@ def test_shipped_al_run_is_reproduced_by_predict_from_atoms(tmp_path: Path) -> N
     assert energies["energies_ev"] == {k: v for k, v in logged.items() if k != "n_atoms"}
     assert energies["energies_ev"]["total_free_energy_ev"] is not None
     assert energies["n_electrons"] == 12.0  # 3 valence electrons per Al (Al.pz-vbc)
+    check_skill_against_the_constant_guess(metrics, tmp_path / "run")
+
+
+def check_skill_against_the_constant_guess(metrics: dict, run_dir: Path) -> None:
+    """The test report of a run on the shipped Al set puts the constant guess (the mean
+    per-atom DFT-LDOS energy of training snapshots 0-4) beside every energy error: its
+    errors are recomputed here from the snapshots, the ratios are model / constant, and the
+    parity plot is written."""
+    dataset = read_dataset(AL_DATASET)
+    setup = EnergySetup.from_snapshots(dataset[:5])
+    training = [snapshot_energies(s.ldos(), s, setup, with_total=True) for s in dataset[:5]]
+    for energy in ("band_energy", "total_free_energy"):
+        guess = np.mean([getattr(e, f"{energy}_ev") / e.n_atoms for e in training])
+        constant_errors = []
+        for name in ("snapshot_0006", "snapshot_0007"):
+            result = metrics["test_snapshots"][name]
+            dft = result["dft_ldos_ev"][f"{energy}_ev"] / result["dft_ldos_ev"]["n_atoms"]
+            constant_errors.append(1000 * (guess - dft))
+            constant_error = result["constant_guess_errors"][
+                f"constant_{energy}_error_mev_per_atom"
+            ]
+            assert constant_error == pytest.approx(constant_errors[-1], abs=1e-9)
+        constant = metrics[f"test/{energy}_constant_mae_mev_per_atom"]
+        assert constant == pytest.approx(np.mean(np.abs(constant_errors)), abs=1e-9)
+        model = metrics[f"test/{energy}_mae_mev_per_atom"]
+        assert metrics[f"test/{energy}_mae_ratio_to_constant"] == pytest.approx(model / constant)
+    # the thermal spread of the 4-atom snapshots: the constant guess misses by ~52 meV/atom
+    assert metrics["test/band_energy_constant_mae_mev_per_atom"] == pytest.approx(52.46, abs=0.01)
+    assert (run_dir / "parity.png").stat().st_size > 0
 
 
 # ---- bad input: one InputError naming the key or file, before any training ----------------

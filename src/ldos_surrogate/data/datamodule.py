@@ -22,7 +22,7 @@ inputs being `snapshot_inputs`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,10 @@ class LdosDataModule(LightningDataModule):
         batch_size: grid points per batch.
         memory_budget_mb: MiB the data may occupy in memory (see the module docstring).
         seed: fixes the training order of every epoch.
-        cache_dir: descriptor cache folder (default: one inside each snapshot folder).
+        cache_dir: descriptor cache folder (default: one inside each snapshot folder, or
+            the per-user cache for a data set that cannot be written; see
+            `ldos_surrogate.descriptors.cache`).
+        how_to_make: the command that makes the data set, named in the error when it is absent.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class LdosDataModule(LightningDataModule):
         memory_budget_mb: float = 1024.0,
         seed: int = 0,
         cache_dir: str | Path | None = None,
+        how_to_make: str | None = None,
     ) -> None:
         super().__init__()
         if descriptor_params is None:
@@ -102,6 +106,7 @@ class LdosDataModule(LightningDataModule):
         self.memory_budget_bytes = int(memory_budget_mb * 2**20)
         self.seed = int(seed)
         self.cache_dir = cache_dir
+        self.how_to_make = how_to_make
         self.descriptor_scaler: AffineScaler | None = None
         self.ldos_scaler: AffineScaler | None = None
         self._grids: dict[str, list[SnapshotGrids]] = {}
@@ -142,6 +147,10 @@ class LdosDataModule(LightningDataModule):
 
     def _check_split_names(self) -> None:
         manifest = self.dataset_dir / MANIFEST_FILE
+        if not self.dataset_dir.exists() and self.how_to_make:
+            raise InputError(
+                f"{self.dataset_dir}: data set not found; make it with: {self.how_to_make}"
+            )
         if not manifest.exists():
             raise InputError(f"{manifest}: data set manifest missing")
         available = set(dataset_names(self.dataset_dir))
@@ -300,6 +309,27 @@ class LdosDataModule(LightningDataModule):
             grid = grids[index].descriptors
             raw = torch.from_numpy(grid.read(0, grid.n_points))
         return self.scalers[0].transform(raw)
+
+    def snapshot_chunks(
+        self, split: str, index: int, chunk_points: int = 65536
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Scaled (descriptors, LDOS) of a whole snapshot, float32, in chunks of
+        ``chunk_points`` grid points (C order), read from memory or from disk."""
+        grids = self._split(split)
+        grid = grids[index]
+        descriptor_scaler, ldos_scaler = self.scalers
+        start = sum(g.n_points for g in grids[:index])
+        for offset in range(0, grid.n_points, chunk_points):
+            stop = min(offset + chunk_points, grid.n_points)
+            if split in self._in_memory:
+                inputs, targets = self._in_memory[split]
+                pair = inputs[start + offset : start + stop], targets[start + offset : start + stop]
+            else:
+                pair = tuple(
+                    torch.from_numpy(array.read(offset, stop))
+                    for array in (grid.descriptors, grid.ldos)
+                )
+            yield descriptor_scaler.transform(pair[0]), ldos_scaler.transform(pair[1])
 
     def _split(self, split: str) -> list[SnapshotGrids]:
         if split not in SPLITS:

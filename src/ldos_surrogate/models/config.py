@@ -110,3 +110,18 @@ class SchedulerConfig:
                 optimizer, step_size=self.step_epochs, gamma=self.factor
             )
         return {"scheduler": scheduler, "interval": "epoch"}
+
+
+@dataclass(frozen=True)
+class OutputFitConfig:
+    """``model.output_fit`` (null: the output layer is trained like the others): before each
+    validation, solve for the linear output layer by least squares on the training grid
+    points (`ldos_surrogate.models.output_fit`), with ``snapshot_weight`` the weight of the
+    training snapshots' DOS and ``ridge`` the relative L2 penalty."""
+
+    snapshot_weight: float = 0.0
+    ridge: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _check_positive(self.snapshot_weight, "model.output_fit.snapshot_weight", allow_zero=True)
+        _check_positive(self.ridge, "model.output_fit.ridge", allow_zero=True)

@@ -6,7 +6,8 @@ on its whole grid (`predict_ldos`: large batches, no autograd) and its band ener
 with that of its DFT LDOS; the mean absolute error over snapshots (seed Eq. 12) is logged as
 ``val/band_energy_mae_mev_per_atom``, the metric that early stopping, checkpointing and
 hyperparameter searches use. Testing adds the total free energy (Eq. 7), the Fermi level and
-the LDOS RMSE.
+the LDOS RMSE, and beside each energy error that of the constant guess (the training
+snapshots' mean per-atom energy, `metrics.constant_guess`) with the ratio of the two.
 
 Checkpoints hold only plain values (hyperparameters as dicts, tensors; the data module adds
 the descriptor parameters and scalers), so they load with ``torch.load(weights_only=True)``.
@@ -24,29 +25,31 @@ from torch.nn.functional import mse_loss
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import Snapshot
-from ldos_surrogate.models.config import OptimizerConfig, SchedulerConfig, from_mapping
+from ldos_surrogate.models.config import (
+    OptimizerConfig,
+    OutputFitConfig,
+    SchedulerConfig,
+    from_mapping,
+)
 from ldos_surrogate.models.metrics import (
     EnergySetup,
     LdosEnergies,
+    constant_guess,
+    constant_guess_errors,
     energy_errors,
     ldos_rmse,
     mean_absolute,
     predicted_energies,
     snapshot_energies,
+    summarize_test,
 )
 from ldos_surrogate.models.network import network_from_config
+from ldos_surrogate.models.output_fit import fit_output_layer
 from ldos_surrogate.models.predictor import predict_ldos
 from ldos_surrogate.physics.dos import density_of_states
 
 VAL_METRIC = "val/band_energy_mae_mev_per_atom"
 HISTORY_KEY = "ldos_history"  # checkpoint entry: the validation metric of every epoch so far
-# logged test metric -> per-snapshot error it averages (mean absolute value over snapshots)
-TEST_METRICS = {
-    "test/band_energy_mae_mev_per_atom": "band_energy_error_mev_per_atom",
-    "test/total_free_energy_mae_mev_per_atom": "total_free_energy_error_mev_per_atom",
-    "test/fermi_energy_mae_mev": "fermi_energy_error_mev",
-    "test/ldos_rmse": "ldos_rmse",
-}
 
 
 class LdosModule(LightningModule):
@@ -58,6 +61,8 @@ class LdosModule(LightningModule):
         energy_setup: `EnergySetup.to_dict()` of the training data (for energies at test
             time and for inference from the checkpoint).
         optimizer: `OptimizerConfig` fields; scheduler: `SchedulerConfig` fields or None.
+        output_fit: `OutputFitConfig` fields, or None to train the output layer like the
+            others; otherwise it is solved for before each validation (`output_fit`).
         compile: train through ``torch.compile`` (the saved weights are the same).
         inference_batch_size: grid points per batch when predicting whole snapshots.
     """
@@ -70,6 +75,7 @@ class LdosModule(LightningModule):
         energy_setup: dict[str, Any],
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
+        output_fit: dict[str, Any] | None = None,
         compile: bool = False,
         inference_batch_size: int = 65536,
     ) -> None:
@@ -82,6 +88,15 @@ class LdosModule(LightningModule):
             if scheduler is None
             else from_mapping(SchedulerConfig, scheduler, "model.scheduler")
         )
+        self.output_fit_config = (
+            None
+            if output_fit is None
+            else from_mapping(OutputFitConfig, output_fit, "model.output_fit")
+        )
+        if self.output_fit_config is not None and self.network.config.output_activation:
+            raise InputError(
+                "model.output_fit: needs a linear output layer (model.network.output_activation: null)"
+            )
         self.energy_setup = EnergySetup.from_dict(energy_setup)
         if int(inference_batch_size) != inference_batch_size or inference_batch_size < 1:
             raise InputError(
@@ -93,6 +108,7 @@ class LdosModule(LightningModule):
         self._references: dict[tuple[str, bool], LdosEnergies] = {}
         self.history: list[dict[str, float]] = []
         self.test_results: dict[str, dict[str, Any]] = {}
+        self.test_summary: dict[str, float] = {}
         self.test_dos: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def forward(self, scaled_descriptors: torch.Tensor) -> torch.Tensor:
@@ -122,6 +138,23 @@ class LdosModule(LightningModule):
 
     # ---- physical metrics --------------------------------------------------------------
 
+    def on_validation_epoch_start(self) -> None:
+        """Solve for the output layer on the training points first (``model.output_fit``), so
+        that validation, checkpoints and the rest of training see the solved layer."""
+        if self.output_fit_config is None or self.trainer.sanity_checking:
+            return
+        datamodule = self.trainer.datamodule
+        fit_output_layer(
+            self.network.hidden_features,
+            self.network.output_layer,
+            (
+                datamodule.snapshot_chunks("train", index)
+                for index in range(len(datamodule.snapshots("train")))
+            ),
+            self.output_fit_config.snapshot_weight,
+            self.output_fit_config.ridge,
+        )
+
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
@@ -134,11 +167,19 @@ class LdosModule(LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self.test_results = self._evaluate("test", with_total=True)
-        errors = [result["errors"] for result in self.test_results.values()]
-        for metric, key in TEST_METRICS.items():
-            value = mean_absolute(errors, key)
-            if value is not None:
-                self.log(metric, value, sync_dist=True)
+        guess = constant_guess(
+            self._reference(snapshot, with_total=True)
+            for snapshot in self.trainer.datamodule.snapshots("train")
+        )
+        for result in self.test_results.values():
+            reference = LdosEnergies(**result["dft_ldos_ev"])
+            result["constant_guess_ev_per_atom"] = guess
+            result["constant_guess_errors"] = constant_guess_errors(guess, reference)
+        self.test_summary = summarize_test(
+            [r["errors"] | r["constant_guess_errors"] for r in self.test_results.values()]
+        )
+        for metric, value in self.test_summary.items():
+            self.log(metric, value, sync_dist=True)
 
     def _evaluate(self, split: str, with_total: bool) -> dict[str, dict[str, Any]]:
         """Errors (and, on test, energies and DOS) of every snapshot of ``split``."""

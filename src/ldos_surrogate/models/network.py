@@ -142,6 +142,19 @@ class LdosNetwork(nn.Module):
     def forward(self, descriptors: torch.Tensor) -> torch.Tensor:
         return self.layers(descriptors)
 
+    @property
+    def output_layer(self) -> nn.Linear:
+        """The last Linear layer, which maps `hidden_features` to the output."""
+        return self.layers[self._output_index]
+
+    def hidden_features(self, descriptors: torch.Tensor) -> torch.Tensor:
+        """Activations of the last hidden layer (the scaled descriptors for no hidden layer)."""
+        return self.layers[: self._output_index](descriptors)
+
+    @property
+    def _output_index(self) -> int:
+        return -1 if self.config.output_activation is None else -2
+
     def flops_per_point(self) -> int:
         """Floating-point operations of one forward pass per grid point (2 per weight)."""
         widths = self.config.layer_widths
