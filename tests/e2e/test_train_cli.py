@@ -143,6 +143,32 @@ def test_checkpoint_loads_weights_only_and_reproduces_test_metrics_exactly(
     assert errors == metrics["test_snapshots"][BE2_TEST]["errors"]
 
 
+def test_solved_output_layer_is_what_is_tested_and_saved(be2_store: Path, tmp_path: Path) -> None:
+    """With ``model.output_fit`` the best epoch's output layer is solved after training: the
+    metrics give both validation errors, and the saved ``output_fit.ckpt`` reproduces the
+    logged test errors exactly."""
+    run_dir = tmp_path / "run"
+    result = run_train(
+        run_dir, be2_store, "trainer.max_epochs=2", "logger=csv", "model.output_fit={}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(run_dir)
+    checkpoint = Path(metrics["best_checkpoint"])
+    assert checkpoint == run_dir / "checkpoints" / "output_fit.ckpt"
+    assert metrics["val_before_output_fit"] == min(
+        entry["val/band_energy_mae_mev_per_atom"] for entry in metrics["history"]
+    )
+    predictor = LdosPredictor.from_checkpoint(checkpoint)
+    snapshot = next(s for s in read_dataset(be2_store) if s.name == BE2_TEST)
+    ldos = predictor.ldos(cached_descriptors(snapshot, predictor.descriptor_params))
+    errors = energy_errors(
+        snapshot_energies(ldos, snapshot, predictor.setup, with_total=True),
+        snapshot_energies(snapshot.ldos(), snapshot, predictor.setup, with_total=True),
+    )
+    logged = metrics["test_snapshots"][BE2_TEST]["errors"]
+    assert errors == {key: value for key, value in logged.items() if key != "ldos_rmse"}
+
+
 def test_predict_cli_writes_density_cube_and_energies(
     two_epoch_run: Path, be2_store: Path, tmp_path: Path
 ) -> None:

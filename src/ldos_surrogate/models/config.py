@@ -114,10 +114,10 @@ class SchedulerConfig:
 
 @dataclass(frozen=True)
 class OutputFitConfig:
-    """``model.output_fit`` (null: the output layer is trained like the others): before each
-    validation, solve for the linear output layer by least squares on the training grid
-    points (`ldos_surrogate.models.output_fit`), with ``snapshot_weight`` the weight of the
-    training snapshots' DOS and ``ridge`` the relative L2 penalty."""
+    """``model.output_fit`` (null: keep the trained output layer): after training, solve for
+    the linear output layer by least squares on the training grid points
+    (`ldos_surrogate.models.output_fit`), with ``snapshot_weight`` the weight of the training
+    snapshots' DOS and ``ridge`` the relative L2 penalty."""
 
     snapshot_weight: float = 0.0
     ridge: float = 1e-6

@@ -61,8 +61,8 @@ class LdosModule(LightningModule):
         energy_setup: `EnergySetup.to_dict()` of the training data (for energies at test
             time and for inference from the checkpoint).
         optimizer: `OptimizerConfig` fields; scheduler: `SchedulerConfig` fields or None.
-        output_fit: `OutputFitConfig` fields, or None to train the output layer like the
-            others; otherwise it is solved for before each validation (`output_fit`).
+        output_fit: `OutputFitConfig` fields, or None to keep the trained output layer;
+            otherwise `solve_output_layer` replaces it after training (`output_fit`).
         compile: train through ``torch.compile`` (the saved weights are the same).
         inference_batch_size: grid points per batch when predicting whole snapshots.
     """
@@ -138,11 +138,10 @@ class LdosModule(LightningModule):
 
     # ---- physical metrics --------------------------------------------------------------
 
-    def on_validation_epoch_start(self) -> None:
-        """Solve for the output layer on the training points first (``model.output_fit``), so
-        that validation, checkpoints and the rest of training see the solved layer."""
-        if self.output_fit_config is None or self.trainer.sanity_checking:
-            return
+    def solve_output_layer(self) -> float:
+        """Solve for the output layer on the training points (``model.output_fit``,
+        `output_fit.fit_output_layer`) and return the validation band-energy MAE of the
+        network with the solved layer (meV/atom)."""
         datamodule = self.trainer.datamodule
         fit_output_layer(
             self.network.hidden_features,
@@ -154,16 +153,21 @@ class LdosModule(LightningModule):
             self.output_fit_config.snapshot_weight,
             self.output_fit_config.ridge,
         )
+        return self._validation_mae()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
-        per_snapshot = self._evaluate("val", with_total=False)
-        mae = mean_absolute(
-            [result["errors"] for result in per_snapshot.values()], "band_energy_error_mev_per_atom"
-        )
+        mae = self._validation_mae()
         self.log(VAL_METRIC, mae, prog_bar=True, sync_dist=True)
         self.history.append({"epoch": self.current_epoch, VAL_METRIC: mae})
+
+    def _validation_mae(self) -> float:
+        """Mean absolute band-energy error over the validation snapshots (Eq. 12)."""
+        per_snapshot = self._evaluate("val", with_total=False)
+        return mean_absolute(
+            [result["errors"] for result in per_snapshot.values()], "band_energy_error_mev_per_atom"
+        )
 
     def on_test_epoch_end(self) -> None:
         self.test_results = self._evaluate("test", with_total=True)
