@@ -9,3 +9,6 @@ from ldos_surrogate.io.store import EnergyGrid
 REPO = Path(__file__).resolve().parents[1]
 MALA_BE2 = REPO.parent / "shared" / "data" / "mala_be2"
 BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
+# the 32-atom Al research set (14 snapshots, ~190 MB): read where it lies
+SHARED_DATA = REPO.parent / "shared" / "data"
+AL32 = SHARED_DATA / "al32_298K"
