@@ -46,9 +46,7 @@ def solved_network(datamodule: LdosDataModule, snapshot_weight: float, ridge: fl
         ((x.double(), y.double()) for x, y in datamodule.snapshot_chunks("train", index, 1000))
         for index in range(len(TRAIN))
     )
-    fit_output_layer(
-        network.hidden_features, network.output_layer, chunks, snapshot_weight, ridge
-    )
+    fit_output_layer(network.hidden_features, network.output_layer, chunks, snapshot_weight, ridge)
     return network
 
 
@@ -56,7 +54,9 @@ def test_plain_fit_is_the_least_squares_solution_and_reproduces_the_training_dos
     datamodule: LdosDataModule,
 ) -> None:
     network = solved_network(datamodule, snapshot_weight=0.0)
-    inputs, targets = (torch.cat(parts).double() for parts in zip(*training_points(datamodule)))
+    inputs, targets = (
+        torch.cat(parts).double() for parts in zip(*training_points(datamodule), strict=True)
+    )
     with torch.no_grad():
         features = network.hidden_features(inputs)
         design = torch.cat([features, torch.ones(len(features), 1, dtype=features.dtype)], 1)
