@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BE2 = REPO.parent / "shared" / "data" / "mala_be2"
 AL = REPO / "data" / "al_fcc_298K"
+AL32 = REPO.parent / "shared" / "data" / "al32_298K"
 METHOD_KEYS = {
     "wall_s",
     "cpu_s",
@@ -26,8 +27,9 @@ METHOD_KEYS = {
 }
 
 
-def run_quick(name: str, tmp_path: Path) -> dict:
-    """``benchmarks/<name>.py --quick`` into ``tmp_path``; its JSON, after checking the PNG."""
+def run_quick(name: str, tmp_path: Path, *options: str) -> dict:
+    """``benchmarks/<name>.py --quick [options]`` into ``tmp_path``; its JSON, after checking
+    the PNG."""
     if not (AL / "manifest.json").exists():
         pytest.skip("data/al_fcc_298K is absent")
     result = subprocess.run(
@@ -39,6 +41,7 @@ def run_quick(name: str, tmp_path: Path) -> dict:
             str(tmp_path / "out"),
             "--scratch",
             str(tmp_path / "scratch"),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -126,3 +129,27 @@ def test_vs_mala_quick(tmp_path: Path) -> None:
         assert result["rel_diff"] < 1e-3
     for name in ("band_energy", "naswot", "training"):
         assert math.isfinite(payload[name]["ratio"]) and payload[name]["ratio"] > 0
+
+
+def test_al32_vs_mala_quick(tmp_path: Path) -> None:
+    """MALA's example training and ours on the same 32-atom snapshots: MALA's band energy of
+    its own prediction equals this project's on the same LDOS, and every model stands beside
+    the constant guess."""
+    pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
+    if not (AL32 / "manifest.json").exists():
+        pytest.skip(f"the 32-atom Al set is not at {AL32}")
+    payload = run_quick("al32_vs_mala", tmp_path, "--data", str(AL32))
+    (name,) = payload["splits"]["test"]
+    mala = payload["mala"]["test_snapshots"][name]
+    assert mala["band_energy_error_mev_per_atom"] == pytest.approx(
+        mala["band_energy_error_by_this_project_mev_per_atom"], abs=1e-3
+    )
+    constant = payload["constant_guess"]["test_snapshots"][name]
+    for model in ("ours_same", "ours_best"):
+        errors = payload[model]["test_snapshots"][name]
+        assert errors["constant_band_energy_error_mev_per_atom"] == pytest.approx(
+            constant["constant_band_energy_error_mev_per_atom"]
+        )
+    for model in ("mala", "ours_same", "ours_best"):
+        assert payload[model]["points_per_second"] > 0
+        assert math.isfinite(payload[model]["band_mae_mev_per_atom"])
