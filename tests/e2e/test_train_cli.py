@@ -20,9 +20,16 @@ from ldos_surrogate.descriptors import cached_descriptors
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.store import EnergyGrid, read_dataset
-from ldos_surrogate.models.metrics import EnergySetup, energy_errors, ldos_rmse, snapshot_energies
+from ldos_surrogate.models.metrics import (
+    EnergySetup,
+    electron_count_error,
+    energy_errors,
+    ldos_rmse,
+    snapshot_energies,
+)
 from ldos_surrogate.models.predictor import LdosPredictor
 from ldos_surrogate.physics.constants import BOHR_ANGSTROM
+from ldos_surrogate.physics.dos import density_of_states
 
 BE2_TEST = "Be_snapshot3"
 REPO = Path(__file__).resolve().parents[2]
@@ -140,6 +147,14 @@ def test_checkpoint_loads_weights_only_and_reproduces_test_metrics_exactly(
         snapshot_energies(snapshot.ldos(), snapshot, predictor.setup, with_total=True),
     )
     errors["ldos_rmse"] = ldos_rmse(ldos, snapshot.ldos())
+    reference = metrics["test_snapshots"][BE2_TEST]["dft_ldos_ev"]
+    errors["electron_count_error"] = electron_count_error(
+        density_of_states(ldos, snapshot.meta.cell),
+        density_of_states(snapshot.ldos(), snapshot.meta.cell),
+        snapshot.meta.energy_grid,
+        reference["fermi_energy_ev"],
+        snapshot.meta.temperature_k,
+    )
     assert errors == metrics["test_snapshots"][BE2_TEST]["errors"]
 
 
@@ -166,7 +181,8 @@ def test_solved_output_layer_is_what_is_tested_and_saved(be2_store: Path, tmp_pa
         snapshot_energies(snapshot.ldos(), snapshot, predictor.setup, with_total=True),
     )
     logged = metrics["test_snapshots"][BE2_TEST]["errors"]
-    assert errors == {key: value for key, value in logged.items() if key != "ldos_rmse"}
+    assert errors == {key: logged[key] for key in errors}
+    assert set(logged) - set(errors) == {"ldos_rmse", "electron_count_error"}
 
 
 def test_predict_cli_writes_density_cube_and_energies(

@@ -26,6 +26,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import EnergyGrid, Snapshot
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states, electron_density
+from ldos_surrogate.physics.integrals import occupation_weights
 from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
 from ldos_surrogate.physics.total_energy import total_free_energy
 
@@ -304,3 +305,51 @@ def summarize_test(per_snapshot: list[dict[str, float]]) -> dict[str, float]:
         if model is not None and constant:
             summary[f"test/{name}_mae_ratio_to_constant"] = model / constant
     return summary
+
+
+# ---- where an error comes from -------------------------------------------------------------
+
+# energy windows (eV, relative to the Fermi level) of `band_energy_error_by_window`
+ENERGY_WINDOWS_EV = ((-np.inf, -8.0), (-8.0, -4.0), (-4.0, -1.0), (-1.0, 1.0), (1.0, np.inf))
+
+
+def electron_count_error(
+    predicted_dos: np.ndarray,
+    reference_dos: np.ndarray,
+    energy_grid: EnergyGrid,
+    fermi_energy_ev: float,
+    temperature_k: float,
+) -> float:
+    """N(predicted) - N(reference) at the reference's Fermi level (electrons per cell):
+    integral f (D_pred - D_ref) deps. The Fermi level refitted to the electron count absorbs
+    it, at the cost of shifting every occupied state's weight."""
+    weights = occupation_weights(energy_grid.energies, fermi_energy_ev, temperature_k)
+    return float(weights.electrons @ (predicted_dos - reference_dos))
+
+
+def band_energy_error_by_window(
+    predicted_dos: np.ndarray,
+    reference_dos: np.ndarray,
+    energy_grid: EnergyGrid,
+    fermi_energy_ev: float,
+    temperature_k: float,
+) -> dict[str, float]:
+    """The band-energy error (eV) to first order in dD = D_pred - D_ref, split by energy.
+
+    With the Fermi level refitted to the electron count, dmu = -integral f dD / (dN/dmu), so
+    dE_b = integral (eps - mu') f dD deps, where mu' = (dE_b/dmu) / (dN/dmu) of the reference
+    DOS lies within ~(k_B T)^2 D'/D of mu. The integrand is summed over each window of
+    eps - mu in `ENERGY_WINDOWS_EV`. Deep states weigh by their distance below mu: an LDOS
+    error at the band bottom costs about ten times more than the same error near E_F."""
+    energies = energy_grid.energies
+    weights = occupation_weights(energies, fermi_energy_ev, temperature_k)
+    dn_dmu = weights.fermi_derivative @ reference_dos
+    de_dmu = fermi_energy_ev * dn_dmu - weights.entropy_fermi_derivative @ reference_dos
+    contribution = (weights.band_energy - de_dmu / dn_dmu * weights.electrons) * (
+        predicted_dos - reference_dos
+    )
+    offsets = energies - fermi_energy_ev
+    return {
+        f"[{low:g}, {high:g}) eV": float(contribution[(offsets >= low) & (offsets < high)].sum())
+        for low, high in ENERGY_WINDOWS_EV
+    }

@@ -36,6 +36,7 @@ from ldos_surrogate.models.metrics import (
     LdosEnergies,
     constant_guess,
     constant_guess_errors,
+    electron_count_error,
     energy_errors,
     ldos_rmse,
     mean_absolute,
@@ -206,9 +207,13 @@ class LdosModule(LightningModule):
                 result["predicted_ev"] = asdict(predicted) if predicted else None
                 result["dft_ldos_ev"] = asdict(reference)
                 cell = snapshot.meta.cell
-                self.test_dos[snapshot.name] = (
-                    density_of_states(ldos, cell),
-                    density_of_states(true_ldos, cell),
+                dos = density_of_states(ldos, cell), density_of_states(true_ldos, cell)
+                self.test_dos[snapshot.name] = dos
+                result["errors"]["electron_count_error"] = electron_count_error(
+                    *dos,
+                    snapshot.meta.energy_grid,
+                    reference.fermi_energy_ev,
+                    snapshot.meta.temperature_k,
                 )
             results[snapshot.name] = result
         return results
