@@ -113,22 +113,15 @@ def solve_output_layer(
     trainer: lightning.Trainer, module: LdosModule, best: str, output_dir: Path
 ) -> dict[str, Any]:
     """The best epoch's network with its output layer solved on the training points
-    (``model.output_fit``), saved as ``checkpoints/output_fit.ckpt``: the model that is
-    tested, shipped and compared by searches. Its validation error replaces the best
-    epoch's (kept as ``val_before_output_fit``)."""
+    (``model.output_fit``), the network its validation scored, saved as
+    ``checkpoints/output_fit.ckpt``: the model that is tested and shipped."""
     if best:
         module.load_state_dict(load_checkpoint(best)["state_dict"])
     started = time.perf_counter()
-    solved_mae = module.solve_output_layer()
+    module.solve_output_layer()
     path = (Path(best).parent if best else output_dir / "checkpoints") / OUTPUT_FIT_CHECKPOINT
     trainer.save_checkpoint(path)
-    log.info("output layer solved: validation band-energy MAE %.3f meV/atom", solved_mae)
-    return {
-        "val_before_output_fit": min((h[VAL_METRIC] for h in module.history), default=None),
-        VAL_METRIC: solved_mae,
-        "output_fit_seconds": time.perf_counter() - started,
-        "best_checkpoint": str(path),
-    }
+    return {"output_fit_seconds": time.perf_counter() - started, "best_checkpoint": str(path)}
 
 
 def instantiate_checked(node: DictConfig, key: str, **kwargs: Any) -> Any:

@@ -15,6 +15,7 @@ the descriptor parameters and scalers), so they load with ``torch.load(weights_o
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 from typing import Any
 
@@ -44,12 +45,14 @@ from ldos_surrogate.models.metrics import (
     snapshot_energies,
     summarize_test,
 )
-from ldos_surrogate.models.network import network_from_config
+from ldos_surrogate.models.network import LdosNetwork, network_from_config
 from ldos_surrogate.models.output_fit import fit_output_layer
 from ldos_surrogate.models.predictor import predict_ldos
 from ldos_surrogate.physics.dos import density_of_states
 
 VAL_METRIC = "val/band_energy_mae_mev_per_atom"
+# the same with the trained output layer (differs from VAL_METRIC with ``model.output_fit``)
+TRAINED_LAYER_METRIC = "val/band_energy_mae_trained_layer_mev_per_atom"
 HISTORY_KEY = "ldos_history"  # checkpoint entry: the validation metric of every epoch so far
 
 
@@ -63,7 +66,8 @@ class LdosModule(LightningModule):
             time and for inference from the checkpoint).
         optimizer: `OptimizerConfig` fields; scheduler: `SchedulerConfig` fields or None.
         output_fit: `OutputFitConfig` fields, or None to keep the trained output layer;
-            otherwise `solve_output_layer` replaces it after training (`output_fit`).
+            otherwise every validation scores a copy with the layer solved
+            (`solve_output_layer`), and so is the chosen epoch's network after training.
         compile: train through ``torch.compile`` (the saved weights are the same).
         inference_batch_size: grid points per batch when predicting whole snapshots.
     """
@@ -139,14 +143,14 @@ class LdosModule(LightningModule):
 
     # ---- physical metrics --------------------------------------------------------------
 
-    def solve_output_layer(self) -> float:
-        """Solve for the output layer on the training points (``model.output_fit``,
-        `output_fit.fit_output_layer`) and return the validation band-energy MAE of the
-        network with the solved layer (meV/atom)."""
+    def solve_output_layer(self, network: LdosNetwork | None = None) -> None:
+        """Replace the output layer of ``network`` (default: this module's) by its least-squares
+        solution on the training points (``model.output_fit``, `output_fit.fit_output_layer`)."""
+        network = self.network if network is None else network
         datamodule = self.trainer.datamodule
         fit_output_layer(
-            self.network.hidden_features,
-            self.network.output_layer,
+            network.hidden_features,
+            network.output_layer,
             (
                 datamodule.snapshot_chunks("train", index)
                 for index in range(len(datamodule.snapshots("train")))
@@ -154,18 +158,26 @@ class LdosModule(LightningModule):
             self.output_fit_config.snapshot_weight,
             self.output_fit_config.ridge,
         )
-        return self._validation_mae()
 
     def on_validation_epoch_end(self) -> None:
+        """Log the validation band-energy MAE of the network as it will be used: with
+        ``model.output_fit``, that of a copy whose output layer is solved (training goes on
+        with the trained layer; the error of the trained layer is kept in the history)."""
         if self.trainer.sanity_checking:
             return
-        mae = self._validation_mae()
-        self.log(VAL_METRIC, mae, prog_bar=True, sync_dist=True)
-        self.history.append({"epoch": self.current_epoch, VAL_METRIC: mae})
+        entry = {"epoch": self.current_epoch, TRAINED_LAYER_METRIC: self._validation_mae()}
+        if self.output_fit_config is None:
+            entry[VAL_METRIC] = entry[TRAINED_LAYER_METRIC]
+        else:
+            solved = copy.deepcopy(self.network)
+            self.solve_output_layer(solved)
+            entry[VAL_METRIC] = self._validation_mae(solved)
+        self.log(VAL_METRIC, entry[VAL_METRIC], prog_bar=True, sync_dist=True)
+        self.history.append(entry)
 
-    def _validation_mae(self) -> float:
+    def _validation_mae(self, network: LdosNetwork | None = None) -> float:
         """Mean absolute band-energy error over the validation snapshots (Eq. 12)."""
-        per_snapshot = self._evaluate("val", with_total=False)
+        per_snapshot = self._evaluate("val", with_total=False, network=network)
         return mean_absolute(
             [result["errors"] for result in per_snapshot.values()], "band_energy_error_mev_per_atom"
         )
@@ -186,13 +198,16 @@ class LdosModule(LightningModule):
         for metric, value in self.test_summary.items():
             self.log(metric, value, sync_dist=True)
 
-    def _evaluate(self, split: str, with_total: bool) -> dict[str, dict[str, Any]]:
-        """Errors (and, on test, energies and DOS) of every snapshot of ``split``."""
+    def _evaluate(
+        self, split: str, with_total: bool, network: LdosNetwork | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Errors (and, on test, energies and DOS) of every snapshot of ``split`` predicted by
+        ``network`` (default: this module's)."""
         datamodule = self.trainer.datamodule
         results = {}
         for index, snapshot in enumerate(datamodule.snapshots(split)):
             ldos = predict_ldos(
-                self.network,
+                self.network if network is None else network,
                 datamodule.snapshot_inputs(split, index),
                 datamodule.ldos_scaler,
                 self.hparams.inference_batch_size,
