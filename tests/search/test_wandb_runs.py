@@ -12,31 +12,27 @@ import pytest
 from search_runs import BAND_ENERGY, run_search, write_method
 from wandb_runs import OfflineRun, offline_runs
 
-TINY_OPTUNA = """# @package _global_
-defaults:
-  - override /hydra/sweeper: ldos_optuna
-hydra:
-  sweeper:
-    n_trials: 3
-    sampler:
-      _target_: optuna.samplers.TPESampler
-      seed: 11
-    params:
-      model.network.layer_widths: choice([null,16,null],[null,32,null])
-      model.optimizer.lr: tag(log, interval(3e-3, 1e-2))
-"""
-# Early stopping on a metric nobody logs raises inside training (after the W&B run started):
-# those trials fail, the others train.
-FAILING_DIRECT = """# @package _global_
+DIRECT = """# @package _global_
 defaults:
   - override /hydra/sweeper: ldos_direct
 hydra:
   sweeper:
-    repeats: 2
-    n_jobs: 2
+    repeats: {repeats}
+    n_jobs: {n_jobs}
     params:
-      callbacks.early_stopping.monitor: choice(val/band_energy_mae_mev_per_atom,val/not_logged)
+      {key}: {values}
 """
+THREE_TRIALS = DIRECT.format(
+    repeats=1, n_jobs=1, key="model.optimizer.lr", values="choice(3e-3,1e-2,2e-2)"
+)
+# Early stopping on a metric nobody logs raises inside training (after the W&B run started):
+# the second trial fails, the first trains.
+FAILING_SECOND = DIRECT.format(
+    repeats=2,
+    n_jobs=2,
+    key="callbacks.early_stopping.monitor",
+    values="choice(val/band_energy_mae_mev_per_atom,val/not_logged)",
+)
 
 
 def run_of(runs: list[OfflineRun], job_dir: Path) -> OfflineRun:
@@ -52,8 +48,8 @@ def assert_holds_the_metrics_of(run: OfflineRun, job_dir: Path) -> None:
 
 
 def test_every_trial_of_an_in_process_search_is_its_own_run(tmp_path: Path) -> None:
-    write_method(tmp_path, "tiny_optuna", TINY_OPTUNA)
-    search = run_search(tmp_path, "al_wandb", "hparams_search=tiny_optuna", logger="wandb")
+    write_method(tmp_path, "three_trials", THREE_TRIALS)
+    search = run_search(tmp_path, "al_wandb", "hparams_search=three_trials", logger="wandb")
     assert search.returncode == 0, search.stderr[-3000:]
     runs = offline_runs(search.sweep_dir)
     assert len(runs) == 3
@@ -67,11 +63,11 @@ def test_every_trial_of_an_in_process_search_is_its_own_run(tmp_path: Path) -> N
 def test_joblib_workers_open_a_run_per_job_and_close_failed_ones(tmp_path: Path) -> None:
     """4 jobs (2 trials x 2 seeds) on 2 worker processes: each worker runs 2 jobs."""
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="extra 'parallel'")
-    write_method(tmp_path, "failing_direct", FAILING_DIRECT)
+    write_method(tmp_path, "failing_second", FAILING_SECOND)
     search = run_search(
         tmp_path,
         "al_joblib",
-        "hparams_search=failing_direct",
+        "hparams_search=failing_second",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         logger="wandb",
