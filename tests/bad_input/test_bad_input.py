@@ -44,9 +44,7 @@ TABLE = REPO / "docs" / "bad_input.md"
 BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
 TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
 NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
-UNKNOWN_DATA_OPTION = (
-    "error: In 'train': Could not find 'data/nonexistent'; available options: al_fcc_298K, be2"
-)
+UNKNOWN_DATA_OPTION = "error: In 'base': Could not find 'data/nonexistent'; available options: al32_298K, al_fcc_298K, be2"
 
 
 def user_sees(action: Callable[[], object]) -> tuple[int, str]:
@@ -534,7 +532,7 @@ def test_the_rule_holds_for_the_real_commands(
         (
             "search.py",
             "hparams_search=nonexistent",
-            "error: In 'train': Could not find 'hparams_search/nonexistent'; available options: "
+            "error: In 'base': Could not find 'hparams_search/nonexistent'; available options: "
             "acsd, direct, naswot, naswot_optimized, oat, optuna, optuna_naswot",
         ),
         ("search.py", "foo=1", "error: Could not override 'foo'. (Key 'foo' is not in struct)"),
