@@ -110,6 +110,7 @@ def score_rank_view(results: Sequence[TrialResult]) -> View:
                 ranks, scores = zip(*points, strict=True)
                 axes.plot(ranks, scores, marker, color=color, linestyle="none", label=label)
         axes.set_xlabel("rank of the score")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel("NASWOT mean score S' (higher is better)")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="small")
@@ -165,6 +166,7 @@ def oat_view(effects: Sequence[Any], levels: Sequence[Sequence[Any]]) -> View:
                     encode(value), (position, effect.level_means[position]), fontsize="x-small"
                 )
         axes.set_xlabel("level")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel("mean loss of the rows at that level")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize="x-small")
