@@ -104,9 +104,15 @@ def test_every_method_leaves_the_clone_as_it_was(method: str, outputs: list[str]
     name = f"clean_clone_{method}_{os.getpid()}"
     outputs.append(name)
     search = in_clone(
-        [sys.executable, "search.py", f"hparams_search={method}", f"search.name={name}",
-         *SMALL, *METHODS[method]]
-    )  # fmt: skip
+        [
+            sys.executable,
+            "search.py",
+            f"hparams_search={method}",
+            f"search.name={name}",
+            *SMALL,
+            *METHODS[method],
+        ]
+    )
     assert search.returncode == 0, search.stderr[-3000:]
     experiment = REPO / "configs" / "experiment" / f"{name}.yaml"
     assert experiment.exists()

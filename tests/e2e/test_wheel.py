@@ -45,10 +45,22 @@ def build_wheel(out: Path, scratch: Path) -> Path:
         REPO / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
     )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(source)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = out.glob("ldos_surrogate-*.whl")
     return wheel
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -25,6 +25,10 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from ldos_surrogate.io.atomic import atomic_path  # noqa: E402
 from ldos_surrogate.search.results import TrialResult  # noqa: E402
 from ldos_surrogate.search.space import encode  # noqa: E402
+
+if TYPE_CHECKING:  # the methods import this module
+    from ldos_surrogate.search.acsd_search import AcsdPoint
+    from ldos_surrogate.search.oat import FactorEffect
 
 REPORT_FILE = "report.png"
 View = Callable[[Axes], None]
@@ -78,13 +82,9 @@ def loss_view(axes: Axes, results: Sequence[TrialResult], metric: str) -> None:
     if pruned:
         axes.plot(pruned, [0.03] * len(pruned), "v", color="grey", transform=top_edge)
         axes.plot([], [], "v", color="grey", label="pruned")
-    axes.set_xlabel("trial")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel(f"loss: {metric}")
-    axes.grid(True, which="both", alpha=0.3)
-    if trained or failed or pruned:
-        axes.legend(fontsize="small")
-    else:
+    drawn = trained or failed or pruned
+    _label(axes, "trial", f"loss: {metric}", integer_x=True, legend="small" if drawn else None)
+    if not drawn:
         axes.text(0.5, 0.5, "no trial trained", ha="center", transform=axes.transAxes)
 
 
@@ -109,18 +109,14 @@ def score_rank_view(results: Sequence[TrialResult]) -> View:
             if points:
                 ranks, scores = zip(*points, strict=True)
                 axes.plot(ranks, scores, marker, color=color, linestyle="none", label=label)
-        axes.set_xlabel("rank of the score")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylabel("NASWOT mean score S' (higher is better)")
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize="small")
+        _label(axes, "rank of the score", "NASWOT mean score S' (higher is better)", True)
 
     return draw
 
 
-def acsd_view(points: Sequence[Any], chosen: Any) -> View:
-    """ACSD mean +- standard error against Rcut (Angstrom), one line per 2 Jmax; ``points``
-    and ``chosen`` are `acsd_search.AcsdPoint`."""
+def acsd_view(points: Sequence[AcsdPoint], chosen: AcsdPoint) -> View:
+    """ACSD mean +- standard error against Rcut (Angstrom), one line per 2 Jmax, the chosen
+    point circled."""
 
     def draw(axes: Axes) -> None:
         for twojmax in sorted({p.twojmax for p in points}):
@@ -134,20 +130,22 @@ def acsd_view(points: Sequence[Any], chosen: Any) -> View:
                 label=f"2 Jmax = {twojmax}",
             )
         axes.plot(
-            chosen.rcut, chosen.mean, "o", markersize=14, fillstyle="none", color="black",
+            chosen.rcut,
+            chosen.mean,
+            "o",
+            markersize=14,
+            fillstyle="none",
+            color="black",
             label=f"chosen (Rcut {chosen.rcut:g} A, 2 Jmax {chosen.twojmax})",
-        )  # fmt: skip
-        axes.set_xlabel("Rcut (Angstrom)")
-        axes.set_ylabel("ACSD (lower is better)")
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize="small")
+        )
+        _label(axes, "Rcut (Angstrom)", "ACSD (lower is better)")
 
     return draw
 
 
-def oat_view(effects: Sequence[Any], levels: Sequence[Sequence[Any]]) -> View:
-    """Range analysis: mean loss per level of each factor (``effects``: `oat.FactorEffect`;
-    ``levels``: each factor's values), the chosen level circled, importance in the legend."""
+def oat_view(effects: Sequence[FactorEffect], levels: Sequence[Sequence[Any]]) -> View:
+    """Range analysis: mean loss per level of each factor (``levels``: each factor's values),
+    the chosen level circled, importance in the legend."""
 
     def draw(axes: Axes) -> None:
         for effect, values in zip(effects, levels, strict=True):
@@ -159,16 +157,35 @@ def oat_view(effects: Sequence[Any], levels: Sequence[Sequence[Any]]) -> View:
                 label=f"{effect.key} (importance {effect.importance:.3g})",
             )
             best = effect.best_level
-            axes.plot(best, effect.level_means[best], "o", markersize=13, fillstyle="none",
-                      color=line.get_color())  # fmt: skip
+            axes.plot(
+                best,
+                effect.level_means[best],
+                "o",
+                markersize=13,
+                fillstyle="none",
+                color=line.get_color(),
+            )
             for position, value in zip(positions, values, strict=False):
                 axes.annotate(
                     encode(value), (position, effect.level_means[position]), fontsize="x-small"
                 )
-        axes.set_xlabel("level")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.set_ylabel("mean loss of the rows at that level")
-        axes.grid(True, alpha=0.3)
-        axes.legend(fontsize="x-small")
+        _label(axes, "level", "mean loss of the rows at that level", True, "x-small")
 
     return draw
+
+
+def _label(
+    axes: Axes,
+    x_label: str,
+    y_label: str,
+    integer_x: bool = False,
+    legend: str | None = "small",
+) -> None:
+    """Axis labels, a light grid and the legend (``legend``: its font size; None: none)."""
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    if integer_x:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(True, which="both", alpha=0.3)
+    if legend:
+        axes.legend(fontsize=legend)
