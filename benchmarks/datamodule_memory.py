@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MALA_BE2 = REPO.parent / "shared" / "data" / "mala_be2"
+MALA_BE2 = REPO / "tests" / "reference" / "mala_be2"
 BE2_NAMES = [f"Be_snapshot{i}" for i in range(4)]
 BE2_RCUT, BE2_TWOJMAX = 4.67637, 10
 

@@ -55,6 +55,9 @@ class Scale:
 
     data: tuple[str, ...]  # overrides of the data split
     max_epochs: int
+    # of every training whose rate is not searched (NASWOT's); quick: 4 epochs at 1e-3 left
+    # networks whose DOS cannot hold the electrons (an infinite loss fails the trial)
+    learning_rate: float
     architecture: dict[str, str]  # config key -> Hydra choice()
     training: dict[str, str]
     optuna_trials: int
@@ -67,6 +70,7 @@ class Scale:
 QUICK = Scale(
     data=("data.train=[snapshot_0000,snapshot_0001]", "data.val=[snapshot_0005]"),
     max_epochs=4,
+    learning_rate=1e-2,
     architecture={
         "model.network.layer_widths": "choice([null,32,null],[null,64,64,null])",
         "model.network.activations": "choice(ReLU,Tanh)",
@@ -81,6 +85,7 @@ QUICK = Scale(
 FULL = Scale(
     data=(),  # train 0-4, validate 5, test 6-7 (data/al_fcc_298K)
     max_epochs=10,
+    learning_rate=1e-3,  # the config's
     architecture={
         "model.network.layer_widths": (
             "choice([null,32,null],[null,64,64,null],[null,128,128,null],[null,64,64,64,64,null])"
@@ -190,6 +195,7 @@ def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
     return {
         "defaults": [{"override /hydra/sweeper": f"ldos_{method}"}],
         "trainer": {"max_epochs": scale.max_epochs},
+        "model": {"optimizer": {"lr": scale.learning_rate}},
         "hydra": {"sweeper": sweeper},
     }
 

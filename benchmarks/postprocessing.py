@@ -11,7 +11,7 @@ QE's compiled total-energy module for the latter, so it has no counterpart here.
 torch runs on T threads (default 1, like MALA's numpy/mpmath code: on a shared 2-core
 machine more threads only contend with the other jobs).
 
-Default snapshot: MALA's Be2 snapshot 0 (../shared/data/mala_be2), energy grid -5, 2.5, 11.
+Default snapshot: MALA's Be2 snapshot 0 (tests/reference/mala_be2), energy grid -5, 2.5, 11.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ldos_surrogate.physics.dos import density_of_states
 from ldos_surrogate.physics.pseudopotential import pseudopotentials_for
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
-BE2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "mala_be2" / "Be_snapshot0"
+BE2 = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mala_be2" / "Be_snapshot0"
 
 
 def median_seconds(function, repeats: int) -> tuple[float, object]:

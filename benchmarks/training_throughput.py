@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-MALA_BE2 = REPO.parent / "shared" / "data" / "mala_be2"
+MALA_BE2 = REPO / "tests" / "reference" / "mala_be2"
 TRAIN, VAL = ["Be_snapshot0", "Be_snapshot1"], ["Be_snapshot2"]
 BE2_RCUT, BE2_TWOJMAX, N_FEATURES, N_ENERGIES = 4.67637, 10, 91, 11
 LEARNING_RATE = 1e-3

@@ -1,6 +1,6 @@
 """The work this project shares with MALA 1.4.0, both in one process on the same data.
 
-MALA's Be2 test set (../shared/data/mala_be2). Four comparisons, each the routine of the
+MALA's Be2 test set (tests/reference/mala_be2). Four comparisons, each the routine of the
 dedicated benchmark (imported from it, see benchmarks/README.md for their details):
 
 1. band energy of snapshot 0 from its LDOS (``postprocessing.py``): DOS, self-consistent

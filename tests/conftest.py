@@ -10,7 +10,5 @@ from reference_data import MALA_BE2
 
 @pytest.fixture(scope="session")
 def mala_be2() -> Path:
-    """MALA's Be2 test set (read-only, outside the repository)."""
-    if not (MALA_BE2 / "Be_snapshot0.info.json").exists():
-        pytest.skip(f"MALA Be2 reference data not found at {MALA_BE2}")
+    """MALA's Be2 test set, in the repository (tests/reference/mala_be2); read-only."""
     return MALA_BE2

@@ -6,7 +6,7 @@ lines and exits with status 1; with the environment variable ``HYDRA_FULL_ERROR=
 the exception instead. `run` sets that variable while Hydra composes the config and prints
 these errors as one line ``error: ...`` with exit status 2, like any other bad input. Once the
 config is composed, the Hydra callback `RestoreErrorReporting` (``hydra.callbacks`` of
-``conf/train.yaml``) gives the variable back the user's value, before a run or a sweep starts,
+``conf/base.yaml``) gives the variable back the user's value, before a run or a sweep starts,
 so that Hydra reports a failing task (in this process or in a launcher's worker processes,
 which inherit the variable) as it always does. When the user sets ``HYDRA_FULL_ERROR=1``,
 every error is Hydra's full one.

@@ -6,14 +6,18 @@ split names, data arrays, network widths against the data, a resume checkpoint a
 descriptor settings), so bad input fails in seconds with one InputError. The run directory
 (``paths.output_dir``) receives the resolved config, the checkpoints, ``metrics.json`` (test
 errors beside those of the constant guess), the DOS plot of the first test snapshot, the
-parity plot of the test energies and the training curve.
+parity plot of the test energies and the training curve. Every call is one run for the
+loggers (`one_logger_run`), in whatever process it happens.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,37 @@ MODEL_KEYS = {
 TARGET_CHECK_ERRORS = (InputError, MisconfigurationException)
 
 
+def one_logger_run(task: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """Make every call of ``task`` one run for its loggers.
+
+    Lightning finalizes each logger after fit and test and when they fail, but the W&B run a
+    WandbLogger opens lives on in the process, and the next WandbLogger of that process logs
+    into it: the trials of a search under Hydra's basic launcher (all in one process) or in a
+    reused joblib worker would share one run. So the W&B run is finished when ``task``
+    returns (exit code 0) or raises (exit code 1), and the next call opens its own.
+    """
+
+    @functools.wraps(task)
+    def run(cfg: DictConfig) -> Any:
+        try:
+            result = task(cfg)
+        except BaseException:
+            finish_wandb_run(exit_code=1)
+            raise
+        finish_wandb_run(exit_code=0)
+        return result
+
+    return run
+
+
+def finish_wandb_run(exit_code: int) -> None:
+    """Finish the process's W&B run, if a logger opened one (W&B imported only by its logger)."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(exit_code=exit_code)
+
+
+@one_logger_run
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test with the best checkpoint, write ``metrics.json``; return the metrics
     (``val/band_energy_mae_mev_per_atom`` is the best epoch's, the one searches minimise)."""

@@ -28,12 +28,13 @@ import torch
 from hydra import compose, initialize_config_dir
 from reference_data import BE2_ENERGY_GRID
 
-from ldos_surrogate import hydra_app, tasks
+from ldos_surrogate import CONFIG_DIR, hydra_app, tasks
 from ldos_surrogate.cli import main as cli_main
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors, descriptor_cache_path
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.store import read_snapshot
+from ldos_surrogate.search.experiment import ConfigOutput
 from ldos_surrogate.search.optuna_search import OptunaSettings, open_study
 from ldos_surrogate.search.space import check_keys_exist, parse_space
 from ldos_surrogate.search.sweeper import PARAMS_KEY, SETTINGS_KEY
@@ -43,9 +44,7 @@ TABLE = REPO / "docs" / "bad_input.md"
 BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
 TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
 NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
-UNKNOWN_DATA_OPTION = (
-    "error: In 'train': Could not find 'data/nonexistent'; available options: al_fcc_298K, be2"
-)
+UNKNOWN_DATA_OPTION = "error: In 'base': Could not find 'data/nonexistent'; available options: al32_298K, al_fcc_298K, be2"
 
 
 def user_sees(action: Callable[[], object]) -> tuple[int, str]:
@@ -91,6 +90,17 @@ class Inputs:
         shutil.copytree(self.store, copy)
         damage(copy / relative)
         return copy
+
+    def outputs(
+        self, name: str, experiment_dir: Path | None = None, own_file: str | None = None
+    ) -> ConfigOutput:
+        """The config files of a search ``name`` with user configs in ``<tmp>/configs``, one
+        file of the user's own (``own_file``, relative to them) already there."""
+        configs = self.tmp / "configs"
+        if own_file:
+            (configs / own_file).parent.mkdir(parents=True)
+            (configs / own_file).write_text("# @package _global_\nseed: 7\n")
+        return ConfigOutput(name, self.tmp / "search", experiment_dir or configs / "experiment")
 
     def search_space(self, params: dict[str, str]) -> None:
         check_keys_exist(
@@ -363,6 +373,29 @@ CASES: dict[str, tuple[int, str, Action]] = {
         "error: hydra.sweeper.params.model.optimizer.lr: interval needs low < high",
         lambda i: i.search_space({"model.optimizer.lr": "interval(1, 0)"}),
     ),
+    # the config files a search writes (search.name, search.experiment_dir)
+    "name-of-a-shipped-config": (
+        2,
+        f"error: search.name: 'snap_mala' is the shipped descriptor config "
+        f"{CONFIG_DIR}/descriptor/snap_mala.yaml, which Hydra would find first",
+        lambda i: i.outputs("snap_mala").check(["experiment", "descriptor"]),
+    ),
+    "user-config-not-from-a-search": (
+        2,
+        "/configs/experiment/mine.yaml exists and was not written by a search; choose another "
+        "name or move that file",
+        lambda i: i.outputs("mine", own_file="experiment/mine.yaml").check(["experiment"]),
+    ),
+    "experiment-dir-in-shipped-configs": (
+        2,
+        f"error: search.experiment_dir: {REPO}/conf/experiment lies in the shipped configs",
+        lambda i: i.outputs("x", experiment_dir=REPO / "conf" / "experiment").check(["experiment"]),
+    ),
+    "experiment-dir-name": (
+        2,
+        "error: search.experiment_dir: /tmp/best: must be a folder named 'experiment'",
+        lambda i: i.outputs("x", experiment_dir=Path("/tmp/best")).check(["experiment"]),
+    ),
     # checkpoints (train.py ckpt_path=..., ldos-surrogate predict)
     "checkpoint-missing": (
         2,
@@ -499,7 +532,7 @@ def test_the_rule_holds_for_the_real_commands(
         (
             "search.py",
             "hparams_search=nonexistent",
-            "error: In 'train': Could not find 'hparams_search/nonexistent'; available options: "
+            "error: In 'base': Could not find 'hparams_search/nonexistent'; available options: "
             "acsd, direct, naswot, naswot_optimized, oat, optuna, optuna_naswot",
         ),
         ("search.py", "foo=1", "error: Could not override 'foo'. (Key 'foo' is not in struct)"),

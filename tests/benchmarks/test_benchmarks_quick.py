@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BE2 = REPO.parent / "shared" / "data" / "mala_be2"
+BE2 = REPO / "tests" / "reference" / "mala_be2"
 AL = REPO / "data" / "al_fcc_298K"
 AL32 = REPO.parent / "shared" / "data" / "al32_298K"
 METHOD_KEYS = {
@@ -119,8 +119,6 @@ def test_acsd_sweep_names_missing_data(tmp_path: Path) -> None:
 
 def test_vs_mala_quick(tmp_path: Path) -> None:
     pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
-    if not BE2.exists():
-        pytest.skip("../shared/data/mala_be2 is absent")
     payload = run_quick("vs_mala", tmp_path)
     band = payload["band_energy"]
     assert band["band_energy_diff_mev_per_atom"] < 1e-3  # same Eq. 5-7 on the same array

@@ -19,10 +19,14 @@ from ldos_surrogate.search.claims import ClaimBoard, SharingSettings
 
 WORKER_TIMEOUT = 300  # s
 # 12 architectures, each scored on 1024 grid points with 10 initialisations (about a second
-# each on one CPU core), so that both workers are still scoring when the other one starts
+# each on one CPU core), so that both workers are still scoring when the other one starts;
+# the best is trained at a rate that gives a finite loss in 2 epochs (an inf fails the trial)
 NASWOT_METHOD = """# @package _global_
 defaults:
   - override /hydra/sweeper: ldos_naswot
+model:
+  optimizer:
+    lr: 1.0e-2
 hydra:
   sweeper:
     heartbeat_interval: 1

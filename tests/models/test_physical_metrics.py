@@ -57,7 +57,7 @@ def test_the_dft_ldos_predicted_scores_zero(be2: list[MalaSnapshot]) -> None:
     snapshot = be2[0]
     setup = EnergySetup.from_snapshots([snapshot])
     true = snapshot_energies(snapshot.ldos(), snapshot, setup, with_total=True)
-    # fitted on the coarse 11-point grid (DFT: 8.74 eV; DESIGN.md: compare like with like)
+    # fitted on the coarse 11-point grid (DFT: 8.74 eV: compare like with like)
     assert true.fermi_energy_ev == pytest.approx(10.2, abs=0.1)
     assert true.total_free_energy_ev is None
     errors = energy_errors(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.image
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -46,6 +48,28 @@ class SearchRun:
     @property
     def experiment(self) -> Path:
         return self.conf_dir / "experiment" / f"{self.name}.yaml"
+
+    def progress(self) -> list[tuple[int, int, str]]:
+        """(k, N, rest) of every ``[<name>] trial k of N (...): elapsed ..., <rest>`` line."""
+        pattern = rf"^\[{re.escape(self.name)}\] trial (\d+) of (\d+) \(#\d+ [^)]*\): elapsed [^,]+, (.*)$"
+        return [
+            (int(k), int(n), rest) for k, n, rest in re.findall(pattern, self.stdout, re.MULTILINE)
+        ]
+
+    def assert_followable(self, total: int, method_view: bool) -> None:
+        """Every trial had its progress line, ``trial 1 of total`` to ``trial total of total``,
+        each with an estimate of the rest once one is possible, the last saying done; and the
+        search folder has ``report.png``, two panels wide when the method has its own view."""
+        lines = self.progress()
+        assert [(k, n) for k, n, _ in lines] == [(k, total) for k in range(1, total + 1)]
+        assert lines[-1][2] == "done"
+        for _, _, rest in lines[:-1]:
+            assert re.fullmatch(
+                r"about .+ left|\d+ left \(no estimate until a \w+ trial finishes\)", rest
+            )
+        height, width, _ = matplotlib.image.imread(self.sweep_dir / "report.png").shape
+        assert (width > 1.5 * height) == method_view, (width, height)
+        assert f"report: {self.sweep_dir / 'report.png'}" in self.stdout
 
 
 def write_method(tmp_path: Path, name: str, text: str) -> None:

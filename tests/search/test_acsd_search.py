@@ -79,6 +79,11 @@ def test_acsd_scores_the_sweep_writes_the_chosen_descriptor_and_trains_it(
         assert (config.descriptor.rcut, config.descriptor.twojmax) == (chosen.rcut, chosen.twojmax)
         assert config.data.descriptor_params.rfac0 == 0.99363  # the rest as configured
     assert f"chosen rcut = {chosen.rcut:g} A, twojmax = {chosen.twojmax}" in run.stdout
+    run.assert_followable(total=5, method_view=True)
+    # both files in the search folder's configs/ too
+    for group in ("descriptor", "experiment"):
+        copy = run.sweep_dir / "configs" / group / "al_acsd.yaml"
+        assert copy.read_text() == (run.conf_dir / group / "al_acsd.yaml").read_text()
 
 
 def test_a_dimension_other_than_rcut_and_twojmax_is_refused_before_any_trial(

@@ -4,11 +4,18 @@ value kept, and ``train.py experiment=<name>`` reproduces the best trial exactly
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 from search_runs import BAND_ENERGY, REPO, environment, run_search, write_method
+
+from ldos_surrogate.search.report import loss_view
+from ldos_surrogate.search.results import result_from_row
+
+LR = "model.optimizer.lr"
 
 TINY_DIRECT = """# @package _global_
 defaults:
@@ -41,6 +48,7 @@ def test_direct_search_keeps_each_best_value_and_its_experiment_reproduces(
     assert len(rows) == 3
     assert (rows[2][lr], rows[2][activation]) == (kept_lr, "Tanh")
     assert f"direct: {lr} = {kept_lr}" in run.stdout
+    run.assert_followable(total=3, method_view=False)
 
     best = min(rows, key=lambda r: float(r["loss"]))
     seed_42_loss = float(best["loss_per_seed"].split(";")[0])
@@ -61,3 +69,39 @@ def test_direct_search_keeps_each_best_value_and_its_experiment_reproduces(
     )
     metrics = json.loads((reproduced / "metrics.json").read_text())
     assert metrics[BAND_ENERGY] == seed_42_loss
+
+
+DIVERGING = """# @package _global_
+defaults:
+  - override /hydra/sweeper: ldos_direct
+hydra:
+  sweeper:
+    repeats: 1
+    params:
+      model.optimizer.lr: choice(3e-3,1e30)
+"""
+
+
+def test_a_trial_without_a_finite_loss_fails_and_is_never_chosen(tmp_path: Path) -> None:
+    """A learning rate of 1e30 makes the network's output NaN: its predicted LDOS gives no
+    band energy, the validation error is inf. The trial is failed, the other one chosen, and
+    report.png shows the failure apart from the losses."""
+    write_method(tmp_path, "diverging", DIVERGING)
+    run = run_search(tmp_path, "al_diverging", "hparams_search=diverging")
+    assert run.returncode == 0, run.stderr[-3000:]
+    finite, diverged = run.results
+    assert (finite["status"], diverged["status"]) == ("complete", "failed")
+    metrics = json.loads((run.sweep_dir / "trial_0001" / "seed_42" / "metrics.json").read_text())
+    assert metrics[BAND_ENERGY] == math.inf and diverged["loss"] == "inf"
+    assert f"best: trial 0, loss {float(finite['loss']):.6g}" in run.stdout
+    assert "  optimizer:\n    lr: 0.003\n" in run.experiment.read_text()
+    run.assert_followable(total=2, method_view=False)
+
+    # the loss panel: the trained trial and the best so far, the failed one as a cross
+    results = [result_from_row(row, [LR], {LR: float(row[LR])}) for row in run.results]
+    figure, axes = plt.subplots()
+    loss_view(axes, results, BAND_ENERGY)
+    points, best, failed = (line.get_xydata().tolist() for line in axes.lines[:3])
+    assert points == best == [[0.0, float(finite["loss"])]]
+    assert [x for x, _ in failed] == [1.0]
+    plt.close(figure)

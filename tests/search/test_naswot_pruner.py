@@ -47,7 +47,11 @@ def test_threshold_waits_for_the_warmup_and_ignores_dead_networks() -> None:
 
 def test_optuna_with_naswot_prunes_below_the_quantile_of_preceding_scores(tmp_path: Path) -> None:
     write_method(tmp_path, "tiny_optuna_naswot", TINY_OPTUNA_NASWOT)
-    run = run_search(tmp_path, "al_pruned", "hparams_search=tiny_optuna_naswot")
+    # 1e-2 trains the tiny networks in 2 epochs far enough for finite losses (an infinite
+    # one fails its trial, and Optuna would run another in its place)
+    run = run_search(
+        tmp_path, "al_pruned", "hparams_search=tiny_optuna_naswot", "model.optimizer.lr=1e-2"
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     rows = sorted(run.results, key=lambda r: int(r["trial"]))
     assert len(rows) == 5
@@ -60,3 +64,4 @@ def test_optuna_with_naswot_prunes_below_the_quantile_of_preceding_scores(tmp_pa
     pruned = sum(r["status"] == "pruned" for r in rows)
     assert pruned >= 1
     assert f"NASWOT pruner: {pruned} pruned, {5 - pruned} trained" in run.stdout
+    run.assert_followable(total=5, method_view=True)

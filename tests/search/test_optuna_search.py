@@ -4,12 +4,13 @@ in SQLite, the summary, the experiment file; and bad input refused before any tr
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import optuna
 import pytest
 from omegaconf import OmegaConf
-from search_runs import BAND_ENERGY, compose_with, run_search, write_method
+from search_runs import BAND_ENERGY, REPO, compose_with, run_search, write_method
 
 TINY_OPTUNA = """# @package _global_
 defaults:
@@ -66,7 +67,11 @@ def test_optuna_trains_each_trial_over_seeds_and_writes_a_reproducing_experiment
     )
 
     assert "Search 'al_tpe' (optuna): 3 trials (3 complete)" in run.stdout
-    assert "train it: python train.py experiment=al_tpe" in run.stdout
+    run.assert_followable(total=3, method_view=False)
+    # the experiment lies outside train.yaml's search path: the hint adds it
+    searchpath = f"'hydra.searchpath=[file://{run.conf_dir}]'"
+    hint = f"{sys.executable} {REPO / 'train.py'} {searchpath} experiment=al_tpe"
+    assert f"train it: {hint}" in run.stdout
 
     # train.py experiment=al_tpe composes to the best trial's configuration (seed 42 run)
     trial_config = OmegaConf.load(

@@ -5,8 +5,9 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from ldos_surrogate.search.acsd_search import AcsdSettings, run_acsd
+from ldos_surrogate.search.acsd_search import DESCRIPTOR_GROUP, AcsdSettings, run_acsd
 from ldos_surrogate.search.claims import SharingSettings, split_sharing
+from ldos_surrogate.search.experiment import EXPERIMENT_GROUP
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
@@ -29,6 +30,7 @@ class AcsdSweeper(SearchSweeper):
     by the rule of `ldos_surrogate.search.acsd_search` written as a config and trained."""
 
     method = "acsd"
+    config_groups = (EXPERIMENT_GROUP, DESCRIPTOR_GROUP)
 
     def __init__(
         self, params: dict[str, Any] | None = None, repeats: int = 1, **settings: Any

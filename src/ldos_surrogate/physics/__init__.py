@@ -1,7 +1,8 @@
 """From an LDOS to the quantities of DFT, in numpy/torch (no compiled DFT module).
 
 Units: eV, Angstrom, K; LDOS in states/(eV Angstrom^3), DOS in states/eV, density in
-electrons/Angstrom^3. Equation numbers are those of the seed paper.
+electrons/Angstrom^3. Equation numbers are those of the seed paper (Fiedler et al., Mach. Learn.:
+Sci. Technol. 3, 045008 (2022); all references: the docstring of `ldos_surrogate`).
 
 - constants:      CODATA 2018 constants as QE 6.7 uses them
 - occupation:     Fermi-Dirac f and entropy density s

@@ -19,7 +19,7 @@ Which end is "good" is a convention; both return a value where higher = better:
 
 - ``"seed"``: the score is S, maximised as written in the seed's Eq. 13 and as MALA 1.4.0 does
   (its loss is -S and it keeps the trial with the largest S): favours correlated Jacobians.
-- ``"original"``: the score is -S, maximised as in the original NASWOT (Mellor et al.):
+- ``"original"``: the score is -S, maximised as in the original NASWOT (Mellor et al., ICML 2021):
   favours uncorrelated Jacobians, i.e. inputs the untrained network already tells apart.
 
 The sum is dominated by near-zero eigenvalues (1/k = 1e4 each), so C and its eigenvalues are

@@ -1,5 +1,7 @@
 """Hyperparameter searches: each method proposes hyperparameter sets, each trial is the task
 function of train.py (or a training-free score), run as a Hydra sweeper by ``search.py``.
+"Eq. N" and "seed Eq. N" are the equations of the seed paper (Fiedler et al., Mach. Learn.:
+Sci. Technol. 3, 045008 (2022); all references: the docstring of `ldos_surrogate`).
 
 The shared framework:
 

@@ -24,18 +24,18 @@ descriptors hold. ``standardize: false`` feeds the arrays as stored (MALA's choi
 Every sweep point uses the same sampled grid points (seed: the config's ``seed`` plus the
 snapshot's index), so differences between points are not blurred by different draws.
 
-Choice (DESIGN.md: lower is better; the largest Rcut and smallest Jmax at the first ACSD
-minimum), made precise with a tolerance tau, by default the standard error of the lowest
-point (the one-standard-error rule; Hastie, Tibshirani and Friedman, *The Elements of
+Choice (the seed paper's rule: lower is better; the largest Rcut and smallest Jmax at the
+first ACSD minimum), made precise with a tolerance tau, by default the standard error of the
+lowest point (the one-standard-error rule; Hastie, Tibshirani and Friedman, *The Elements of
 Statistical Learning*, 2009, Sec. 7.10): points with ACSD <= min + tau are "at the minimum";
 Jmax is the smallest among them; along Rcut at that Jmax, the first Rcut at the minimum
 starts the first minimum, which extends over the following Rcut values that stay at it;
 Rcut is the largest of them (not a later minimum beyond a rise).
 
 The chosen descriptor is then trained once (``repeats`` seeds) with the config's network; it
-is written as ``<conf>/descriptor/<search.name>.yaml`` (``python train.py
-descriptor=<name>``), ``<conf>`` being the folder of ``search.experiment_dir``, and the
-trained trial as the experiment. In ``results.csv`` the sweep points are trials 0 ... n-1
+is written as the config ``descriptor/<search.name>.yaml`` (``python train.py
+descriptor=<name>``; in the search folder and the user configs, as the experiment is), and
+the trained trial as the experiment. In ``results.csv`` the sweep points are trials 0 ... n-1
 (status ``scored``, score = ACSD), the training trial n. Workers of one search split the
 sweep points (each point's descriptors computed by one of them) and then read the others'
 points from the descriptor cache.
@@ -54,13 +54,14 @@ from omegaconf import OmegaConf
 from ldos_surrogate.data.scalers import StandardFit
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors
 from ldos_surrogate.errors import InputError
-from ldos_surrogate.io.atomic import atomic_write_text
 from ldos_surrogate.io.store import Snapshot, read_snapshot
 from ldos_surrogate.scores.acsd import VARIANTS, acsd
 from ldos_surrogate.search.checks import require_int
+from ldos_surrogate.search.report import acsd_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
 
+DESCRIPTOR_GROUP = "descriptor"
 RCUT_KEY = "descriptor.rcut"
 TWOJMAX_KEY = "descriptor.twojmax"
 
@@ -190,6 +191,7 @@ def run_acsd(runner: TrialRunner, settings: AcsdSettings, key: str) -> SearchOut
         )
 
     sweep = list(enumerate(runner.space.grid(params_key)))
+    runner.progress.plan(len(sweep) + 1, scored=len(sweep))
     results = runner.share(
         sweep, lambda batch: [score(*trial) for trial in batch], runner.sharing.n_jobs
     )
@@ -199,16 +201,20 @@ def run_acsd(runner: TrialRunner, settings: AcsdSettings, key: str) -> SearchOut
     chosen, tolerance = select_descriptor(points, settings.tolerance)
     chosen_params = results[points.index(chosen)].params
     (trained,) = runner.train([(len(points), chosen_params)], {len(points): chosen.mean})
-    path = _write_descriptor_config(runner, chosen_params, chosen, settings)
     notes = [
         *_acsd_table(points),
         f"ACSD ({settings.variant}, {'standardised' if settings.standardize else 'unscaled'}, "
         f"{settings.n_points} points, mean over {len(snapshots)} training snapshots): "
         f"chosen rcut = {chosen.rcut:g} A, twojmax = {chosen.twojmax} (ACSD {chosen.mean:.4f}; "
         f"'at the minimum' within {tolerance:.4f} of the lowest)",
-        f"descriptor config: {path} (python train.py descriptor={runner.name})",
     ]
-    return SearchOutcome([*results, trained], best_trial([trained]), notes)
+    return SearchOutcome(
+        [*results, trained],
+        best_trial([trained]),
+        notes,
+        view=acsd_view(points, chosen),
+        configs={DESCRIPTOR_GROUP: _descriptor_config(runner, chosen_params, chosen, settings)},
+    )
 
 
 def _rows(array: np.ndarray) -> np.ndarray:
@@ -239,20 +245,17 @@ def _descriptor_params(runner: TrialRunner, params: dict) -> SnapParams:
     return SnapParams.from_dict(OmegaConf.to_container(node, resolve=True))
 
 
-def _write_descriptor_config(
+def _descriptor_config(
     runner: TrialRunner, params: dict, chosen: AcsdPoint, settings: AcsdSettings
-) -> Path:
+) -> str:
+    """The ``descriptor`` config of the chosen point, with a comment saying how it was chosen."""
     descriptor = runner.compose(params).descriptor
-    path = Path(str(runner.config.search.experiment_dir)).parent / "descriptor"
-    path = path / f"{runner.name}.yaml"
     header = (
-        f"# SNAP descriptors chosen by the ACSD search '{runner.name}': ACSD = {chosen.mean:.6g}\n"
-        f"# ({settings.variant}, {'standardised' if settings.standardize else 'unscaled'} "
-        f"arrays, {settings.n_points} points per training snapshot)."
-        f"\n# Train with them: python train.py descriptor={runner.name}\n"
+        f"# SNAP descriptors chosen by ACSD = {chosen.mean:.6g} "
+        f"({settings.variant}, {'standardised' if settings.standardize else 'unscaled'} "
+        f"arrays, {settings.n_points} points per training snapshot).\n"
     )
-    atomic_write_text(path, header + OmegaConf.to_yaml(descriptor, resolve=True))
-    return path
+    return header + OmegaConf.to_yaml(descriptor, resolve=True)
 
 
 def _acsd_table(points: Sequence[AcsdPoint]) -> list[str]:

@@ -22,6 +22,8 @@ def run_direct(runner: TrialRunner, key: str) -> SearchOutcome:
     space = runner.space
     space.check_enumerable(key)
     current = {param.key: _start_value(runner, param.key, param.values) for param in space.params}
+    # the first dimension trains all its values, each later one all but the value it starts at
+    runner.progress.plan(sum(len(p.values) for p in space.params) - len(space.params) + 1)
     trained: dict[tuple[str, ...], TrialResult] = {}
     notes = []
     for param in space.params:

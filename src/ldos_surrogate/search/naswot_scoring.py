@@ -24,7 +24,7 @@ from ldos_surrogate.search.checks import require_int
 class NaswotSettings:
     """n_inits: initialisations T of the mean score (>= 2, Eq. 14); batch_points: grid points
     N_batch per score (>= 2); k: regulariser of Eq. 13; convention: "seed" (Eq. 13 as written)
-    or "original" (Mellor et al.'s sign); split: where the batch is drawn from."""
+    or "original" (the sign of Mellor et al., ICML 2021); split: where the batch is drawn from."""
 
     n_inits: int = 5
     batch_points: int = 64

@@ -20,6 +20,7 @@ from typing import Any
 
 from ldos_surrogate.search.naswot_scoring import NaswotScorer
 from ldos_surrogate.search.optuna_search import OptunaSettings, best_of, open_study, optimize
+from ldos_surrogate.search.report import View, score_rank_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
 from ldos_surrogate.search.space import Param, SearchSpace, encode
@@ -30,10 +31,12 @@ def run_naswot(
     scorer: NaswotScorer,
     key: str,
     training: Sequence[Param] = (),
+    trials_after: int = 0,
 ) -> tuple[list[TrialResult], TrialResult, str]:
     """Score every architecture, train the best; return (all results, the trained best, a
     summary line). ``training`` are dimensions of the runner's space that are not part of
-    the architecture: they keep the config's values here."""
+    the architecture: they keep the config's values here. ``trials_after``: how many trials
+    the search runs after these (for its progress lines)."""
     training_keys = {param.key for param in training}
     architecture = SearchSpace(tuple(p for p in runner.space.params if p.key not in training_keys))
     defaults = {param.key: runner.current_value(param.key) for param in training}
@@ -41,6 +44,7 @@ def run_naswot(
         (number, architecture_params | defaults)
         for number, architecture_params in enumerate(architecture.grid(key))
     ]
+    runner.progress.plan(len(candidates) + 1 + trials_after, scored=len(candidates))
     scored = runner.share(
         candidates,
         lambda batch: [_score(runner, scorer, number, params) for number, params in batch],
@@ -61,7 +65,7 @@ def run_naswot(
 def run_naswot_fixed(runner: TrialRunner, scorer: NaswotScorer, key: str) -> SearchOutcome:
     """The fixed NASWOT search (module docstring)."""
     results, trained, note = run_naswot(runner, scorer, key)
-    return SearchOutcome(results, best_trial([trained]), [note])
+    return SearchOutcome(results, best_trial([trained]), [note], view=_scores_view(results))
 
 
 def run_naswot_optimized(
@@ -76,7 +80,7 @@ def run_naswot_optimized(
     dimensions with the chosen architecture fixed (``training_key`` names their settings)."""
     settings.check(training_key)
     study = open_study(settings, runner.sweep_dir, runner.name, runner.seeds[0], training_key)
-    results, trained, note = run_naswot(runner, scorer, key, training)
+    results, trained, note = run_naswot(runner, scorer, key, training, settings.n_trials)
     architecture = {k: v for k, v in trained.params.items() if k not in {p.key for p in training}}
     tuned = optimize(
         study, runner, training, settings, architecture, trial_offset=trained.trial + 1
@@ -86,7 +90,16 @@ def run_naswot_optimized(
         [*results, *tuned],
         best_of(candidates, settings),
         [note, f"Optuna over {[p.key for p in training]}: {len(tuned)} trials"],
+        view=_scores_view(results),
     )
+
+
+def _scores_view(results: Sequence[TrialResult]) -> View:
+    """Score against rank of the architectures (`run_naswot`'s results: the scored ones and
+    the training of the best, which stands in for its scored row)."""
+    *scored, trained = results
+    best = max(scored, key=lambda result: result.score)
+    return score_rank_view([*(r for r in scored if r is not best), trained])
 
 
 def _score(

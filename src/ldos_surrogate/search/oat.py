@@ -34,6 +34,7 @@ import numpy as np
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal_design, run_sizes
+from ldos_surrogate.search.report import oat_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.space import encode
@@ -107,6 +108,7 @@ def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutco
         for row in design.levels.tolist()
     ]
     trial_of_row, trials = _distinct(rows)
+    runner.progress.plan(len(trials))
     results = runner.train(trials)
     row_losses = np.array([_loss(results[trial]) for trial in trial_of_row])
     notes = [
@@ -140,10 +142,12 @@ def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutco
         answer = results[known[signature]]
         notes.append(f"OAT: the chosen levels are row trial {answer.trial}")
     else:
+        runner.progress.plan(len(trials) + 1)
         (answer,) = runner.train([(len(trials), chosen)])
         results.append(answer)
         notes.append(f"OAT: the chosen levels trained as trial {answer.trial}")
-    return SearchOutcome(results, best_trial([answer]), notes)
+    view = oat_view(effects, [param.values for param in params])
+    return SearchOutcome(results, best_trial([answer]), notes, view=view)
 
 
 def _distinct(

@@ -46,6 +46,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.claims import SharingSettings, heartbeat
 from ldos_surrogate.search.naswot_pruner import NaswotPruner
+from ldos_surrogate.search.report import score_rank_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
 from ldos_surrogate.search.space import Param, encode
@@ -176,8 +177,11 @@ def optimize(
     """
     distributions = {param.key: distribution(param) for param in dimensions}
     fixed = dict(fixed_params or {})
+    runner.progress.seen(study_results(study, runner, dimensions, fixed, trial_offset))
     failures = 0
     while failures < settings.n_trials:
+        # a failed trial does not count towards n_trials: one more is run in its place
+        runner.progress.plan(trial_offset + settings.n_trials + failures)
         with _quiet_optuna():
             fail_stale_trials(study)
         finished = len(study.get_trials(deepcopy=False, states=FINISHED))
@@ -274,8 +278,11 @@ def run_optuna(
     settings.check(key)
     study = open_study(settings, runner.sweep_dir, runner.name, runner.seeds[0], key)
     results = optimize(study, runner, runner.space.params, settings, prune=pruner)
-    notes = [pruner.summary(results)] if pruner is not None else []
-    return SearchOutcome(results, best_of(results, settings), notes)
+    if pruner is None:
+        return SearchOutcome(results, best_of(results, settings))
+    return SearchOutcome(
+        results, best_of(results, settings), [pruner.summary(results)], score_rank_view(results)
+    )
 
 
 def best_of(results: Sequence[TrialResult], settings: OptunaSettings) -> TrialResult | None:

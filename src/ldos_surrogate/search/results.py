@@ -17,7 +17,7 @@ import csv
 import fcntl
 import io
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,11 +84,16 @@ class TrialResult:
 
 @dataclass
 class SearchOutcome:
-    """What a method found: all its trials, the best trained one, lines for the summary."""
+    """What a method found: all its trials, the best trained one, lines for the summary, the
+    method's panel of ``report.png`` (a function drawing on a matplotlib Axes,
+    `ldos_surrogate.search.report`) and config files it chose besides the experiment
+    (group -> yaml text, e.g. the ACSD search's ``descriptor``)."""
 
     results: list[TrialResult]
     best: TrialResult | None
     notes: list[str] = field(default_factory=list)
+    view: Callable[[Any], None] | None = None
+    configs: dict[str, str] = field(default_factory=dict)
 
 
 class ResultsTable:
@@ -180,8 +185,9 @@ def result_from_row(
 
 
 def best_trial(results: Sequence[TrialResult], maximize: bool = False) -> TrialResult | None:
-    """The trained trial with the lowest loss (highest with ``maximize``); NaN never wins."""
-    trained = [r for r in results if r.trained and not math.isnan(r.loss)]
+    """The trained trial with the lowest loss (highest with ``maximize``); a loss that is not
+    finite (NaN, inf) never wins."""
+    trained = [r for r in results if r.trained and math.isfinite(r.loss)]
     if not trained:
         return None
     return (max if maximize else min)(trained, key=lambda r: r.loss)

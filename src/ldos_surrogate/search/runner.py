@@ -5,7 +5,9 @@ seed (``seed = config seed + repeat``) with the task function of ``search.py``, 
 ``ldos_surrogate.tasks.train``; its loss is the mean over seeds of ``optimized_metric``. Each
 job runs in ``<sweep dir>/trial_<number>/seed_<seed>``. Every finished trial is appended to
 ``results.csv``; a trial whose row is already there (a re-run of the same search) is read back
-instead of trained again.
+instead of trained again. A trial whose loss is not finite (NaN, or inf: a prediction that
+cannot hold the electrons) is recorded as failed, so that no method chooses it. Each trial
+this worker finishes prints its progress line (`ldos_surrogate.search.progress`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.claims import ClaimBoard, SharingSettings
+from ldos_surrogate.search.progress import Progress
 from ldos_surrogate.search.results import (
     BAND_ENERGY_METRIC,
     ResultsTable,
@@ -78,6 +81,7 @@ class TrialRunner:
             int(row["trial"]) for row in results.rows() if row["status"] == "failed"
         )
         self.run_here: set[int] = set()  # trials this worker recorded
+        self.progress = Progress(self.name)
         self._next_job = 0
 
     @property
@@ -130,6 +134,7 @@ class TrialRunner:
         """Append a trial this worker scored, pruned or trained to the table."""
         self.results.append(result)
         self.run_here.add(result.trial)
+        self.progress.finished(result)
         return result
 
     def share(
@@ -144,6 +149,7 @@ class TrialRunner:
         waiting_logged = False
         while True:
             found = own | self._recorded(wanted)
+            self.progress.seen(found.values())
             missing = [number for number in wanted if number not in found]
             if not missing:
                 return [found[number] for number, _ in trials]
@@ -246,7 +252,7 @@ class TrialRunner:
         return TrialResult(
             trial=number,
             params=params,
-            status="failed" if any(math.isnan(v) for v in losses) else "complete",
+            status="complete" if all(math.isfinite(v) for v in losses) else "failed",
             loss=sum(losses) / len(losses),
             losses=losses,
             band_energy_mae=(

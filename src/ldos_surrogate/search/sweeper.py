@@ -4,14 +4,17 @@
 ``params`` plus command-line sweeps), check that every dimension names a config key and that
 each of its values composes, open ``results.csv`` in the sweep folder, run the method
 (sharing its trials with any other worker of the same search, `ldos_surrogate.search.claims`)
-(`search`, the one method a subclass writes), print the summary table and write the best
-trial as ``<search.experiment_dir>/<search.name>.yaml``. Bad input (an InputError, from the
-checks or from a trial) ends the search with one line ``error: ...`` and exit status 2,
-before any trial runs when the checks can tell.
+(`search`, the one method a subclass writes), print the summary table, draw ``report.png``
+in the search folder and write the best trial as ``experiment/<search.name>.yaml`` (with the
+method's other config files) into the search folder's ``configs/`` and into the user configs
+(`ldos_surrogate.search.experiment.ConfigOutput`), then print the command that trains it.
+Bad input (an InputError, from the checks or from a trial) ends the search with one line
+``error: ...`` and exit status 2, before any trial runs when the checks can tell.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -23,12 +26,20 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.plugins import Plugins
 from hydra.plugins.launcher import Launcher
 from hydra.plugins.sweeper import Sweeper
-from hydra.types import HydraContext, TaskFunction
+from hydra.types import HydraContext, RunMode, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from ldos_surrogate.apps import ROOT_VARIABLE, shell_command, train_command
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.claims import SharingSettings
-from ldos_surrogate.search.experiment import write_experiment
+from ldos_surrogate.search.experiment import (
+    EXPERIMENT_GROUP,
+    SEARCH_MARK,
+    TRAIN_CONFIG,
+    ConfigOutput,
+    experiment_yaml,
+)
+from ldos_surrogate.search.report import REPORT_FILE, write_report
 from ldos_surrogate.search.results import (
     RESULTS_FILE,
     ResultsTable,
@@ -53,6 +64,8 @@ class SearchSweeper(Sweeper, ABC):
     """
 
     method: ClassVar[str]
+    # config groups the method writes a file of (experiment: the best trial)
+    config_groups: ClassVar[tuple[str, ...]] = (EXPERIMENT_GROUP,)
 
     def __init__(
         self,
@@ -101,6 +114,8 @@ class SearchSweeper(Sweeper, ABC):
         if not name or "/" in name or name.startswith("."):
             raise InputError(f"search.name: {name!r} cannot name a folder and an experiment file")
         sweep_dir = Path(self.config.hydra.sweep.dir)
+        outputs = ConfigOutput(name, sweep_dir, Path(str(self.config.search.experiment_dir)))
+        outputs.check(self.config_groups)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         space = self.search_space(arguments)
@@ -118,7 +133,7 @@ class SearchSweeper(Sweeper, ABC):
         )
         runner.check_space()
         outcome = self.search(runner)
-        self._report(name, runner, outcome, sweep_dir, time.perf_counter() - started)
+        self._report(name, runner, outcome, outputs, time.perf_counter() - started)
         return outcome.results
 
     def _report(
@@ -126,10 +141,11 @@ class SearchSweeper(Sweeper, ABC):
         name: str,
         runner: TrialRunner,
         outcome: SearchOutcome,
-        sweep_dir: Path,
+        outputs: ConfigOutput,
         seconds: float,
     ) -> None:
         assert self.hydra_context is not None and self.config is not None
+        sweep_dir = outputs.sweep_dir
         counts = {
             status: sum(r.status == status for r in outcome.results)
             for status in ("complete", "pruned", "scored", "failed")
@@ -143,23 +159,57 @@ class SearchSweeper(Sweeper, ABC):
         for note in outcome.notes:
             print(note)
         print(f"results: {sweep_dir / RESULTS_FILE}")
+        report = write_report(
+            sweep_dir / REPORT_FILE,
+            outcome.results,
+            runner.metric,
+            f"search '{name}' ({self.method})",
+            outcome.view,
+        )
+        print(f"report: {report}")
         elsewhere = len({r.trial for r in outcome.results} - runner.run_here)
         if elsewhere:
             print(
                 f"this worker ran {len(runner.run_here)} of the trials; {elsewhere} were read "
                 f"from {RESULTS_FILE} (run by other workers, or by an earlier run)"
             )
+        for group, text in outcome.configs.items():
+            hint = self._train_hint(outputs, group)
+            mark = "".join(f"# {line}\n" for line in self._mark(name, sweep_dir, hint))
+            path = outputs.write(group, mark + text)
+            print(f"{group} config: {path}\ntrain with it: {hint}")
         best = outcome.best
         if best is None:
-            print("no trial finished training: no experiment written")
+            print("no trial finished training with a finite loss: no experiment written")
             return
-        header = (
-            f"Best trial {best.trial} of search '{name}' ({self.method}): {runner.metric} = "
-            f"{best.loss:.6g} (mean over seeds {list(best.seeds)}: {list(best.losses)}).\n"
-            f"Written by search.py. Train it: python train.py experiment={name}"
-        )
-        path = Path(str(self.config.search.experiment_dir)) / f"{name}.yaml"
+        hint = self._train_hint(outputs, EXPERIMENT_GROUP)
+        header = [
+            *self._mark(name, sweep_dir, hint),
+            f"Best trial {best.trial} ({self.method}): {runner.metric} = {best.loss:.6g} "
+            f"(mean over seeds {list(best.seeds)}: {list(best.losses)}).",
+        ]
         trial_config = runner.compose(best.params, seed=best.seeds[0])
-        write_experiment(path, self.hydra_context, trial_config, header)
+        text = experiment_yaml(self.hydra_context, trial_config, "\n".join(header))
+        path = outputs.write(EXPERIMENT_GROUP, text)
         print(f"best: trial {best.trial}, loss {best.loss:.6g}; experiment: {path}")
-        print(f"train it: python train.py experiment={name}")
+        print(f"train it: {hint}")
+        if ROOT_VARIABLE not in os.environ:
+            print(
+                f"(in {Path.cwd()}, the workspace; from anywhere with {ROOT_VARIABLE}={Path.cwd()})"
+            )
+
+    @staticmethod
+    def _mark(name: str, sweep_dir: Path, hint: str) -> list[str]:
+        """The comment lines (without ``#``) every config file of the search starts with."""
+        return [f"{SEARCH_MARK} '{name}' ({sweep_dir}).", f"Train it: {hint}"]
+
+    def _train_hint(self, outputs: ConfigOutput, group: str) -> str:
+        """The command that trains with ``group=<search.name>``, as the search was started,
+        from this working directory; with the search-path override when ``train.yaml``'s own
+        search path does not hold the user configs written to."""
+        assert self.hydra_context is not None
+        plain = self.hydra_context.config_loader.load_configuration(
+            TRAIN_CONFIG, overrides=[], run_mode=RunMode.RUN
+        )
+        searchpath = [] if outputs.on_search_path(plain) else [outputs.searchpath_override()]
+        return shell_command([*train_command(), *searchpath, f"{group}={outputs.name}"])
