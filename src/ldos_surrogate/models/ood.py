@@ -26,29 +26,31 @@ DEFAULT_OOD_THRESHOLD = 0.01
 
 @dataclass(frozen=True)
 class TrainingRange:
-    """Per-feature range of the training descriptors in scaled units (standard deviations
-    from the training mean): ``low``, ``high`` of shape (n_features,)."""
+    """Per-feature range of the training descriptors, ``low`` and ``high`` (n_features,),
+    in their own units, and ``scale``, the training standard deviation of each feature."""
 
     low: torch.Tensor
     high: torch.Tensor
+    scale: torch.Tensor
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor], scaler: AffineScaler) -> TrainingRange:
-        """From the unscaled range of a checkpoint's data module state."""
-        low = scaler.transform(state["low"].to(torch.float64))
-        high = scaler.transform(state["high"].to(torch.float64))
-        return cls(low, high)
+        """From a checkpoint's data module state and its (standard) descriptor scaler."""
+        return cls(state["low"], state["high"], scaler.scale)
 
-    def count(self, scaled: torch.Tensor) -> OutOfRange:
-        """Points of ``scaled`` (n_points, n_features) outside the range, and their excess."""
-        low, high = self.low.to(scaled), self.high.to(scaled)
-        excess = torch.maximum(scaled - high, low - scaled).clamp(min=0.0).amax(dim=1)
-        outside = excess[excess > 0]
+    def count(self, descriptors: torch.Tensor) -> OutOfRange:
+        """Points of ``descriptors`` (n_points, n_features, unscaled) outside the range, and
+        their excess in standard deviations. The range holds values of the training arrays
+        (float32), so a training point is never outside by rounding."""
+        low, high = self.low.to(descriptors), self.high.to(descriptors)
+        beyond = torch.maximum(descriptors - high, low - descriptors).clamp(min=0.0)
+        outside = beyond.amax(dim=1) > 0
+        excess = (beyond[outside] / self.scale.to(descriptors)).amax(dim=1)
         return OutOfRange(
-            n_points=len(scaled),
-            n_outside=len(outside),
-            excess_sum=float(outside.sum(dtype=torch.float64)),
-            excess_max=float(outside.max()) if len(outside) else 0.0,
+            n_points=len(descriptors),
+            n_outside=int(outside.sum()),
+            excess_sum=float(excess.sum(dtype=torch.float64)),
+            excess_max=float(excess.max()) if len(excess) else 0.0,
         )
 
 

@@ -323,7 +323,7 @@ class LdosPredictor:
             rows = torch.from_numpy(np.array(descriptors, np.float32)).reshape(
                 -1, descriptors.shape[3]
             )
-            out_of_range = self.training_range.count(self.descriptor_scaler.transform(rows))
+            out_of_range = self.training_range.count(rows)
         _, spacing_warning = self.grid_for(atoms, descriptors.shape[:3])
         return self._prediction(
             atoms,

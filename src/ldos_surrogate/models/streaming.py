@@ -2,8 +2,8 @@
 
 The grid is cut into interleaved pieces that fit the memory budget (`descriptors.pieces`).
 
-- Pass 1, per piece: SNAP descriptors (LAMMPS; stored on disk) -> scaled -> counted against
-  the training range (`ood`) -> network -> LDOS -> the piece's DOS (Eq. 5). The DOS of the
+- Pass 1, per piece: SNAP descriptors (LAMMPS; stored on disk) -> counted against the
+  training range (`ood`) -> scaled -> network -> LDOS -> the piece's DOS (Eq. 5). The DOS of the
   cell is the sum over pieces; from it the Fermi level, E_b and -TS.
 - Pass 2, per piece: descriptors read back -> network -> LDOS -> density (Eq. 6) at that
   Fermi level, stored in place (8 bytes per grid point), and the LDOS written into a
@@ -46,12 +46,14 @@ DEFAULT_MEMORY_BUDGET_MB = 1024.0
 
 
 def bytes_per_point(n_features: int, n_energies: int) -> int:
-    """Memory one grid point of a piece needs at the larger of the two moments: inside
-    LAMMPS (its float64 row of sna/grid/local and our float32 copy), or in the network
-    pass (descriptors, scaled descriptors and LDOS, float32, and the density, float64)."""
+    """Memory one grid point of a piece needs at the largest of three moments: inside
+    LAMMPS (its float64 row of sna/grid/local and our float32 copy), the range count
+    (descriptors and three float32 temporaries), or the network pass (descriptors, scaled
+    descriptors and LDOS, float32, and the density, float64)."""
     lammps = 8 * (N_LOCAL_COLUMNS + n_features) + 4 * n_features
+    range_count = 4 * 4 * n_features
     network = 4 * (2 * n_features + n_energies) + 8
-    return max(lammps, network)
+    return max(lammps, range_count, network)
 
 
 @dataclass
@@ -153,8 +155,8 @@ def _ldos_of_pieces(
     pass_number: int,
 ) -> Iterator[tuple[int, np.ndarray, OutOfRange | None]]:
     """(index, LDOS (piece shape x energies), out-of-range count) of each of this rank's
-    pieces: descriptors (computed or read back), scaled, through the network. The count
-    (pass 1 only, and only when the checkpoint has the training range) else None."""
+    pieces: descriptors (computed or read back), scaled, through the network. The count:
+    pass 1 only, when the checkpoint has the training range; else None."""
     pieces = store.pieces
     label = "descriptors + network" if pass_number == 1 else "density"
     with tqdm(
@@ -167,13 +169,13 @@ def _ldos_of_pieces(
         for index in indices:
             with clock("descriptors"):
                 descriptors = store.descriptors(index, processes.lammps_comm)
-            with clock("network"):
-                rows = torch.from_numpy(descriptors.reshape(-1, descriptors.shape[-1]))
-                scaled = predictor.descriptor_scaler.transform(rows)
-                ldos = predictor.ldos_of_scaled(scaled).numpy()
+            rows = torch.from_numpy(descriptors.reshape(-1, descriptors.shape[-1]))
             counted = None
             if pass_number == 1 and predictor.training_range is not None:
-                counted = predictor.training_range.count(scaled)
+                counted = predictor.training_range.count(rows)
+            with clock("network"):
+                scaled = predictor.descriptor_scaler.transform(rows)
+                ldos = predictor.ldos_of_scaled(scaled).numpy()
             bar.update(pieces.points_per_piece)
             yield index, ldos.reshape(*pieces.piece_shape, -1), counted
 
