@@ -103,6 +103,7 @@ def stream_prediction(
     ):
         with clock("dos_and_density"):
             first.append((index, density_of_states(ldos, cell), counted))
+        del ldos  # freed before the next piece is computed
     gathered = processes.gather(first)
     terms = out_of_range = None
     if processes.rank == 0:
@@ -130,6 +131,7 @@ def stream_prediction(
             )
         if ldos_path is not None:
             _write_ldos_piece(ldos_path, pieces, index, ldos)
+        del ldos
     gathered = processes.gather(second)
     result = None
     if processes.rank == 0:
@@ -178,6 +180,7 @@ def _ldos_of_pieces(
                 ldos = predictor.ldos_of_scaled(scaled).numpy()
             bar.update(pieces.points_per_piece)
             yield index, ldos.reshape(*pieces.piece_shape, -1), counted
+            del descriptors, rows, scaled, ldos  # not alive while the next piece is computed
 
 
 def _index(part: tuple) -> int:
