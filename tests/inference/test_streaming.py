@@ -156,6 +156,11 @@ def test_default_output_folder_and_bad_options(al_checkpoint: Path, tmp_path: Pa
         (["--memory-mb", "0"], "--memory-mb"),
         (["--ood-threshold", "2"], "--ood-threshold"),
         (["--grid", "0", "4", "4"], "--grid"),
+        *(
+            [(["--device", "cuda"], "--device cuda: not usable")]
+            if not torch.cuda.is_available()
+            else []
+        ),
     ]:
         result = predict_cli([str(al_checkpoint), str(atoms_file), *option])
         assert result.returncode == 2 and message in result.stderr
