@@ -59,12 +59,11 @@ def bytes_per_point(n_features: int, n_energies: int) -> int:
 @dataclass
 class StreamResult:
     """What the passes over the pieces give: energies (eV), the density (nx, ny, nz,
-    electrons/Angstrom^3), the out-of-range count, the plan and wall times per stage (s)."""
+    electrons/Angstrom^3), the out-of-range count and wall times per stage (s)."""
 
     energies: LdosEnergies
     density: np.ndarray
     out_of_range: OutOfRange | None
-    pieces: GridPieces
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -143,7 +142,7 @@ def stream_prediction(
         if ldos_path is not None:
             _ldos_partial(ldos_path).replace(ldos_path)
         store.remove()
-        result = StreamResult(energies, density, out_of_range, pieces, clock.totals)
+        result = StreamResult(energies, density, out_of_range, clock.totals)
     return processes.broadcast(result)
 
 
