@@ -14,7 +14,9 @@ the k-point density of 8 x 8 x 8 per conventional cell, no symmetry, 2 MPI proce
 the 4- and 32-atom cells (more with ``--qe-repeats``). The two give QE's growth exponent
 t ~ N^p, which extrapolates QE's time to the larger cells. The machine is shared, so times
 are compared as CPU time: the surrogate's one process (its time on one idle core) against
-QE's CPU time per process (its time on two idle cores); wall times are listed beside.
+QE's CPU time per process (its time on two idle cores); wall times are listed beside. On a
+heavily contended machine pw.x's CPU time is inflated too (its MPI ranks spin while they wait
+for each other): measure QE on a quiet machine.
 
 Run pw.x niced (``nice -n 10`` on the whole script); its timings are cached in ``--scratch``
 (one JSON per cell, with the load average it ran under), as are the prediction cases, whose
