@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from lightning import LightningDataModule
 
@@ -48,6 +49,7 @@ from ldos_surrogate.io.store import (
     dataset_names,
     read_snapshot,
 )
+from ldos_surrogate.physics.grid import grid_spacing
 
 SPLITS = ("train", "val", "test")
 BYTES_PER_VALUE = 4  # float32
@@ -109,6 +111,8 @@ class LdosDataModule(LightningDataModule):
         self.how_to_make = how_to_make
         self.descriptor_scaler: AffineScaler | None = None
         self.ldos_scaler: AffineScaler | None = None
+        self.descriptor_range: dict[str, torch.Tensor] | None = None
+        self.grid_spacing: list[float] | None = None
         self._grids: dict[str, list[SnapshotGrids]] = {}
         self._in_memory: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -131,6 +135,9 @@ class LdosDataModule(LightningDataModule):
             raise
         if self.descriptor_scaler is None:
             self.descriptor_scaler, self.ldos_scaler = (fit.scaler() for fit in fits)
+            low, high = fits[0].low, fits[0].high
+            self.descriptor_range = {"low": torch.from_numpy(low), "high": torch.from_numpy(high)}
+        self.grid_spacing = _training_grid_spacing(grids["train"])
         if self.in_memory:
             self._in_memory = {split: _read_split(g) for split, g in grids.items() if g}
 
@@ -340,12 +347,16 @@ class LdosDataModule(LightningDataModule):
     # ---- checkpoint state ----------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Descriptor parameters and scaler states: plain dicts, tensors and strings."""
+        """Descriptor parameters and scaler states, the per-feature range of the training
+        descriptors and the training grid spacing (Angstrom along each lattice vector, None
+        when the training snapshots differ): plain dicts, lists, tensors and strings."""
         descriptor_scaler, ldos_scaler = self.scalers
         return {
             "descriptor_params": self.descriptor_params.to_dict(),
             "descriptor_scaler": descriptor_scaler.state_dict(),
             "ldos_scaler": ldos_scaler.state_dict(),
+            "descriptor_range": self.descriptor_range,
+            "grid_spacing_angstrom": self.grid_spacing,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -358,6 +369,7 @@ class LdosDataModule(LightningDataModule):
             )
         self.descriptor_scaler = AffineScaler.from_state_dict(state_dict["descriptor_scaler"])
         self.ldos_scaler = AffineScaler.from_state_dict(state_dict["ldos_scaler"])
+        self.descriptor_range = state_dict.get("descriptor_range")  # absent before ranges
 
 
 def _check_consistent(grids: list[SnapshotGrids]) -> None:
@@ -375,6 +387,17 @@ def _check_consistent(grids: list[SnapshotGrids]) -> None:
                 f"{ours.path / META_FILE}: energy_grid_ev {ours.meta.energy_grid} differs "
                 f"from {theirs.meta.energy_grid} of {theirs.path / META_FILE}"
             )
+
+
+def _training_grid_spacing(grids: list[SnapshotGrids]) -> list[float] | None:
+    """The grid spacing shared by the training snapshots (Angstrom per lattice vector), or
+    None when they differ by more than 1e-6 relative."""
+    spacings = [
+        grid_spacing(grid.snapshot.meta.cell, grid.snapshot.meta.grid_shape) for grid in grids
+    ]
+    if any(not np.allclose(s, spacings[0], rtol=1e-6, atol=0.0) for s in spacings[1:]):
+        return None
+    return [float(h) for h in spacings[0]]
 
 
 def _read_split(grids: list[SnapshotGrids]) -> tuple[torch.Tensor, torch.Tensor]:

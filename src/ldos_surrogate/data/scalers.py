@@ -72,12 +72,15 @@ class AffineScaler:
 
 
 class StandardFit:
-    """Streaming per-column mean and spread (count, mean, M2), float64 accumulation."""
+    """Streaming per-column mean and spread (count, mean, M2), float64 accumulation, and
+    each column's range (``low``, ``high``: what inference compares new inputs with)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.mean: np.ndarray | None = None
         self.m2: np.ndarray | None = None
+        self.low: np.ndarray | None = None
+        self.high: np.ndarray | None = None
 
     def update(self, chunk: np.ndarray) -> None:
         """Merge a chunk of shape (n_points, n_columns) (Chan-Golub-LeVeque update)."""
@@ -87,9 +90,12 @@ class StandardFit:
             return
         mean_b = chunk.mean(axis=0)
         m2_b = ((chunk - mean_b) ** 2).sum(axis=0)
+        low_b, high_b = chunk.min(axis=0), chunk.max(axis=0)
         if self.mean is None:
             self.count, self.mean, self.m2 = n_b, mean_b, m2_b
+            self.low, self.high = low_b, high_b
             return
+        self.low, self.high = np.minimum(self.low, low_b), np.maximum(self.high, high_b)
         n = self.count + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * (n_b / n)

@@ -17,12 +17,15 @@ Three facts shape this wrapper:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import ase
 import numpy as np
@@ -34,6 +37,7 @@ from ldos_surrogate.errors import InputError
 LAMMPS_ARGS = ["-screen", "none", "-log", "none", "-nocite"]
 COMPUTE_ID = "snap_grid"
 N_COORDINATE_COLUMNS = 3
+N_LOCAL_COLUMNS = 6  # sna/grid/local rows: grid indices i j k, then coordinates x y z
 # Rank variables set by MPICH/Hydra, Open MPI and PMIx launchers.
 RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 
@@ -97,15 +101,8 @@ def compute_snap_grid(
     Runs under ``mpiexec -n N`` (LAMMPS splits the grid; every rank gets the result).
     """
     grid_shape = _check_grid_shape(grid_shape)
-    symbols = _check_atoms(atoms)
-    lammps = load_lammps()
-    lmp = lammps.lammps(cmdargs=LAMMPS_ARGS)
-    try:
-        if not lmp.has_style("compute", "sna/grid"):
-            raise LammpsUnavailableError(
-                f"LAMMPS {lmp.version()} lacks compute sna/grid (build it with the ML-SNAP package)"
-            )
-        _create_system(lmp, atoms, symbols, params)
+    with _lammps_system(atoms, params, (0.0, 0.0, 0.0)) as (lmp, symbols):
+        lammps = load_lammps()
         nx, ny, nz = grid_shape
         lmp.command(
             f"compute {COMPUTE_ID} all sna/grid grid {nx} {ny} {nz} {_sna_arguments(symbols, params)}"
@@ -114,13 +111,79 @@ def compute_snap_grid(
         rows = np.array(
             lmp.numpy.extract_compute(COMPUTE_ID, lammps.LMP_STYLE_GLOBAL, lammps.LMP_TYPE_ARRAY)
         )
-    finally:
-        lmp.close()
     expected = (nx * ny * nz, N_COORDINATE_COLUMNS + params.n_features)
     if rows.shape != expected:
         raise RuntimeError(f"LAMMPS sna/grid returned shape {rows.shape}, expected {expected}")
     grid = rows.reshape(nz, ny, nx, -1).transpose(2, 1, 0, 3)[..., N_COORDINATE_COLUMNS:]
     return np.ascontiguousarray(grid, dtype=np.float32)
+
+
+def compute_snap_subgrid(
+    atoms: ase.Atoms,
+    grid_shape: tuple[int, int, int],
+    params: SnapParams,
+    offset: tuple[int, int, int],
+    strides: tuple[int, int, int],
+    comm: Any = None,
+) -> np.ndarray:
+    """SNAP descriptors at the grid points (a + s_x i, b + s_y j, c + s_z k) of the
+    (nx, ny, nz) grid: offset (a, b, c), strides (s_x, s_y, s_z) dividing the grid shape.
+
+    LAMMPS computes the whole coarse grid (nx/s_x, ny/s_y, nz/s_z) of the same periodic
+    cell with every atom shifted by -(a/nx, b/ny, c/nz) in fractional coordinates: each
+    point sees the same neighbours at the same distances as on the full grid, so the values
+    are those of `compute_snap_grid` (to the rounding of the shifted coordinates). The
+    local variant of the compute (``sna/grid/local``) holds only these points. ``comm``: an
+    mpi4py communicator for LAMMPS (default: all processes of ``mpiexec``; pass
+    ``MPI.COMM_SELF`` to compute different sub-grids on different ranks).
+    Returns float32 (nx/s_x, ny/s_y, nz/s_z, params.n_features), x slowest.
+    """
+    grid_shape = _check_grid_shape(grid_shape)
+    coarse = tuple(n // s for n, s in zip(grid_shape, strides, strict=True))
+    if any(n % s or not 0 <= a < s for n, s, a in zip(grid_shape, strides, offset, strict=True)):
+        raise InputError(
+            f"sub-grid: strides {tuple(strides)} must divide the grid {grid_shape} and "
+            f"0 <= offset < stride, got offset {tuple(offset)}"
+        )
+    shift = tuple(a / n for a, n in zip(offset, grid_shape, strict=True))
+    with _lammps_system(atoms, params, shift, comm) as (lmp, symbols):
+        lammps = load_lammps()
+        nx, ny, nz = coarse
+        lmp.command(
+            f"compute {COMPUTE_ID} all sna/grid/local grid {nx} {ny} {nz} "
+            f"{_sna_arguments(symbols, params)}"
+        )
+        lmp.command("run 0")
+        rows = lmp.numpy.extract_compute(COMPUTE_ID, lammps.LMP_STYLE_LOCAL, lammps.LMP_TYPE_ARRAY)
+        n_rows = 0 if rows is None else len(rows)
+        if n_rows != nx * ny * nz:
+            raise RuntimeError(
+                f"LAMMPS sna/grid/local returned {n_rows} points, expected {nx * ny * nz} "
+                "(compute a sub-grid on one process per LAMMPS instance)"
+            )
+        grid = np.empty((*coarse, params.n_features), dtype=np.float32)
+        indices = rows[:, :N_COORDINATE_COLUMNS].astype(np.int64)
+        grid[indices[:, 0], indices[:, 1], indices[:, 2]] = rows[:, N_LOCAL_COLUMNS:]
+    return grid
+
+
+@contextlib.contextmanager
+def _lammps_system(
+    atoms: ase.Atoms, params: SnapParams, shift: tuple[float, float, float], comm: Any = None
+) -> Iterator[tuple[Any, list[str]]]:
+    """A LAMMPS instance holding the atoms (shifted by ``-shift``, fractional), closed on exit."""
+    symbols = _check_atoms(atoms)
+    lammps = load_lammps()
+    lmp = lammps.lammps(cmdargs=LAMMPS_ARGS, comm=comm)
+    try:
+        if not lmp.has_style("compute", "sna/grid"):
+            raise LammpsUnavailableError(
+                f"LAMMPS {lmp.version()} lacks compute sna/grid (build it with the ML-SNAP package)"
+            )
+        _create_system(lmp, atoms, symbols, params, shift)
+        yield lmp, symbols
+    finally:
+        lmp.close()
 
 
 def _check_grid_shape(grid_shape: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -149,8 +212,11 @@ def _check_atoms(atoms: ase.Atoms) -> list[str]:
     return [chemical_symbols[z] for z in numbers]
 
 
-def _create_system(lmp, atoms: ase.Atoms, symbols: list[str], params: SnapParams) -> None:
-    """Box, atoms (one type per element, sorted by atomic number) and ghost-atom cutoff."""
+def _create_system(
+    lmp, atoms: ase.Atoms, symbols: list[str], params: SnapParams, shift: tuple[float, ...]
+) -> None:
+    """Box, atoms (one type per element, sorted by atomic number, moved by ``-shift`` in
+    fractional coordinates) and ghost-atom cutoff."""
     cell = lower_triangular_cell(atoms.cell.array)
     (ax, _, _), (bx, by, _), (cx, cy, cz) = cell.tolist()
     lmp.commands_list(["units metal", "atom_style atomic", "boundary p p p"])
@@ -159,7 +225,7 @@ def _create_system(lmp, atoms: ase.Atoms, symbols: list[str], params: SnapParams
     for atom_type, symbol in enumerate(symbols, start=1):
         mass = atomic_masses[chemical_symbols.index(symbol)]
         lmp.command(f"mass {atom_type} {float(mass)!r}")
-    fractional = atoms.cell.scaled_positions(atoms.positions) % 1.0
+    fractional = (atoms.cell.scaled_positions(atoms.positions) - np.asarray(shift)) % 1.0
     fractional[fractional >= 1.0] = 0.0  # -1e-17 % 1.0 == 1.0
     types = [symbols.index(symbol) + 1 for symbol in atoms.get_chemical_symbols()]
     created = lmp.create_atoms(len(atoms), None, types, (fractional @ cell).ravel().tolist())

@@ -24,7 +24,7 @@ import torch
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import EnergyGrid, Snapshot
-from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.band_energy import BandTerms, band_terms
 from ldos_surrogate.physics.dos import density_of_states, electron_density
 from ldos_surrogate.physics.integrals import occupation_weights
 from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
@@ -144,9 +144,23 @@ def ldos_energies(
     the density (electrons/Angstrom^3) it used; ``ldos`` (nx, ny, nz, n_energies)."""
     energies = energy_grid.energies
     terms = band_terms(density_of_states(ldos, cell), energies, temperature_k, n_electrons)
-    total, density = None, None
+    density = None
     if with_total and setup.functional is not None:
         density = electron_density(ldos, energies, terms.fermi_energy_ev, temperature_k)
+    return energies_from_terms(terms, density, cell, atoms, setup), density
+
+
+def energies_from_terms(
+    terms: BandTerms,
+    density: np.ndarray | None,
+    cell: np.ndarray,
+    atoms: ase.Atoms,
+    setup: EnergySetup,
+) -> LdosEnergies:
+    """The energies of ``terms`` (DOS-derived, `band_terms`), with A of Eq. (7) from the
+    density at their Fermi level when one is given and the setup allows it."""
+    total = None
+    if density is not None and setup.functional is not None:
         charges = np.array([setup.valence[symbol] for symbol in _symbols(atoms)])
         # xc_terms takes v_xc by autograd, so it needs gradients even in an inference loop.
         with torch.inference_mode(False), torch.enable_grad():
@@ -159,14 +173,13 @@ def ldos_energies(
                 charges,
                 setup.functional,
             ).total_free_energy
-    energies_ev = LdosEnergies(
+    return LdosEnergies(
         n_atoms=len(atoms),
         fermi_energy_ev=float(terms.fermi_energy_ev),
         band_energy_ev=float(terms.band_energy_ev),
         entropy_contribution_ev=float(terms.entropy_contribution_ev),
         total_free_energy_ev=None if total is None else float(total),
     )
-    return energies_ev, density
 
 
 def snapshot_energies(

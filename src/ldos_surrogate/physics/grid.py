@@ -27,3 +27,17 @@ def wavevectors(cell: np.ndarray, grid_shape: tuple[int, ...], name: str = "grid
         raise InputError(f"{name}: need a 3-D real-space grid, got shape {tuple(grid_shape)}")
     frequencies = np.meshgrid(*(np.fft.fftfreq(n, d=1.0 / n) for n in grid_shape), indexing="ij")
     return np.stack(frequencies, axis=-1) @ reciprocal_vectors(cell)
+
+
+def grid_spacing(cell: np.ndarray, grid_shape: tuple[int, int, int]) -> np.ndarray:
+    """Distance between neighbouring grid points along each lattice vector, |a_i| / n_i
+    (Angstrom)."""
+    return np.linalg.norm(np.asarray(cell, dtype=np.float64), axis=1) / np.asarray(grid_shape)
+
+
+def grid_for_spacing(cell: np.ndarray, spacing: np.ndarray) -> tuple[int, int, int]:
+    """The grid whose spacing along lattice vector i is nearest ``spacing[i]`` (Angstrom):
+    n_i = round(|a_i| / spacing_i), at least 1. A cell that repeats the one the spacing came
+    from n times along a_i gets exactly n times its points."""
+    lengths = np.linalg.norm(np.asarray(cell, dtype=np.float64), axis=1)
+    return tuple(max(1, round(float(n))) for n in lengths / np.asarray(spacing, dtype=np.float64))
