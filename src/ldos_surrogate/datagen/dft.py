@@ -1,6 +1,6 @@
 """The DFT steps of one snapshot, each run by Quantum ESPRESSO in a scratch directory.
 
-SCF (pw.x) -> SCF density (pp.x plot_num=0) -> NSCF with empty bands (pw.x) -> LDOS,
+SCF (pw.x) -> SCF density (charge-density.dat) -> NSCF with empty bands (pw.x) -> LDOS,
 either assembled from the NSCF wavefunctions (`ldos.ldos_from_wavefunctions`, the fast
 default) or computed by pp.x plot_num=3 (the cross-check; Fermi-Dirac kernel only).
 """
@@ -13,12 +13,12 @@ from pathlib import Path
 import ase
 import numpy as np
 
+from ldos_surrogate.datagen.charge_density import read_charge_density
 from ldos_surrogate.datagen.qe import (
     OUTDIR,
     PREFIX,
     PwSettings,
     QeRunner,
-    pp_density_input,
     pp_ldos_input,
     pw_input,
 )
@@ -74,10 +74,9 @@ def run_pw(
     return run
 
 
-def scf_density(runner: QeRunner, workdir: Path) -> np.ndarray:
-    """The SCF electron density from pp.x (plot_num=0), (nx, ny, nz), electrons/Angstrom^3."""
-    runner.run("pp.x", pp_density_input("density.plot"), workdir, "pp_density")
-    return read_pp_plot(workdir / "density.plot").values / BOHR_IN_ANGSTROM**3
+def scf_density(run: PwResult, workdir: Path) -> np.ndarray:
+    """The SCF valence density of ``run`` (nx, ny, nz), electrons/Angstrom^3."""
+    return read_charge_density(save_dir(workdir), run.fft_grid)
 
 
 def bands_needed(scf: PwResult, top_ev: float) -> int:

@@ -54,7 +54,7 @@ def read_wavefunctions(path: str | Path) -> KPointWavefunctions:
     """Read one ``wfc<k>.dat`` file; InputError naming it when it is missing or malformed."""
     path = Path(path)
     try:
-        records = _fortran_records(path.read_bytes())
+        records = fortran_records(path.read_bytes())
         n_pw_total, n_pw, n_polarisations, n_bands = np.frombuffer(records[1], _INT)
         if n_polarisations != 1:
             raise ValueError("noncollinear wavefunctions (npol = 2) are not supported")
@@ -71,7 +71,7 @@ def read_wavefunctions(path: str | Path) -> KPointWavefunctions:
     return KPointWavefunctions(miller=miller.astype(np.int64), coefficients=coefficients)
 
 
-def _fortran_records(data: bytes) -> list[bytes]:
+def fortran_records(data: bytes) -> list[bytes]:
     """Split Fortran sequential unformatted data into records (4-byte length markers)."""
     records, position = [], 0
     while position < len(data):

@@ -135,11 +135,11 @@ def _energies(total: ET.Element) -> dict[str, float]:
     """The total free energy and its parts in eV under the store's reference keys.
 
     QE's total is F = E_one-electron + E_H + E_xc + E_Ewald + (-TS); the one-electron
-    part is not in the XML and follows from that sum.
+    part is not in the XML and follows from that sum. ``vtxc`` is integral v_xc n over the
+    valence density (v_xc of valence + core with a core correction).
     """
-    hartree = {
-        name: float(total.find(name).text) for name in ("etot", "ehart", "etxc", "ewald", "demet")
-    }
+    names = ("etot", "ehart", "etxc", "vtxc", "ewald", "demet")
+    hartree = {name: float(total.find(name).text) for name in names}
     one_electron = (
         hartree["etot"] - hartree["ehart"] - hartree["etxc"] - hartree["ewald"] - hartree["demet"]
     )
@@ -148,6 +148,7 @@ def _energies(total: ET.Element) -> dict[str, float]:
         "one_electron": one_electron * HARTREE_IN_EV,
         "hartree": hartree["ehart"] * HARTREE_IN_EV,
         "xc": hartree["etxc"] * HARTREE_IN_EV,
+        "xc_potential_integral": hartree["vtxc"] * HARTREE_IN_EV,
         "ewald": hartree["ewald"] * HARTREE_IN_EV,
         "smearing_ts": hartree["demet"] * HARTREE_IN_EV,
     }
