@@ -56,7 +56,6 @@ from ldos_surrogate.physics.pseudopotential import Pseudopotential, read_upf
 SETTINGS_FILE = "datagen.json"
 LDOS_METHODS = ("wavefunctions", "pp.x")
 LDOS_DTYPES = {"float16": np.float16, "float32": np.float32}
-BAND_BOTTOM_MARGIN_EV = 1.0
 
 
 @dataclass(frozen=True)
@@ -244,7 +243,7 @@ class Generator:
         n_snapshots = _snapshot_count(n_snapshots, structures.count)
         self.out.mkdir(parents=True, exist_ok=True)
         self.energy_grid = self._load_settings()
-        self.pseudopotentials = _copy_pseudopotentials(pseudopotentials, self.out)
+        self.pseudopotentials = copy_pseudopotentials(pseudopotentials, self.out)
         for leftover in self.out.glob(".snapshot_*.tmp"):  # from a writer killed mid-write
             shutil.rmtree(leftover)
         names = [f"snapshot_{index:04d}" for index in range(n_snapshots)]
@@ -285,13 +284,9 @@ class Generator:
 
     def _fix_energy_grid(self, scf: PwResult) -> EnergyGrid:
         s = self.settings
-        below = s.energy_below_fermi_ev
-        if below is None:  # from the band bottom, with margin for the kernel's tail
-            reach = dft.KERNEL_REACH_WIDTHS[s.broadening_kernel] * s.broadening_width_ev
-            below = scf.fermi_energy - scf.eigenvalues.min() + BAND_BOTTOM_MARGIN_EV + reach
-        start = np.round((scf.fermi_energy - below) / s.energy_spacing_ev)
-        count = int(round((below + s.energy_above_fermi_ev) / s.energy_spacing_ev)) + 1
-        grid = EnergyGrid(float(start * s.energy_spacing_ev), s.energy_spacing_ev, count)
+        grid = dft.energy_window(
+            scf, s.energy_below_fermi_ev, s.energy_above_fermi_ev, s.energy_spacing_ev, s.broadening
+        )
         path = self.out / SETTINGS_FILE
         stored = json.loads(path.read_text())
         stored["energy_grid_ev"] = asdict(grid)
@@ -376,7 +371,7 @@ def _snapshot_count(asked: int | None, available: int | None) -> int:
     return asked
 
 
-def _copy_pseudopotentials(files: dict[str, Path], dataset_dir: Path) -> dict[str, Pseudopotential]:
+def copy_pseudopotentials(files: dict[str, Path], dataset_dir: Path) -> dict[str, Pseudopotential]:
     """Copy each UPF file into the data set folder (where pw.x and the energy code read it);
     a different file of the same name already there is refused."""
     headers = {}
