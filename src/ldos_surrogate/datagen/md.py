@@ -23,6 +23,7 @@ frames (with momenta) are kept in a trajectory file next to the data set.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,23 +119,27 @@ class MdTrajectory:
 
     def frame(self, index: int) -> ase.Atoms:
         """Snapshot ``index``'s atoms, running (and storing) the dynamics up to it."""
+        return self.frames(index + 1)[index]
+
+    def frames(self, count: int) -> list[ase.Atoms]:
+        """The first ``count`` frames (with momenta), running the missing ones first."""
         frames = self._stored()
-        while len(frames) <= index:
-            previous, steps = (
-                (frames[-1], self.settings.steps(self.settings.interval_ps))
-                if frames
-                else (self.start, self.settings.steps(self.settings.equilibration_ps))
-            )
-            frames.append(
-                advance(
-                    previous, self.temperature_k, self.settings, steps, [self.seed, len(frames)]
+        if len(frames) < count:
+            while len(frames) < count:
+                previous, steps = (
+                    (frames[-1], self.settings.steps(self.settings.interval_ps))
+                    if frames
+                    else (self.start, self.settings.steps(self.settings.equilibration_ps))
                 )
-            )
+                seed = [self.seed, len(frames)]
+                frame = advance(previous, self.temperature_k, self.settings, steps, seed)
+                frames.append(_as_stored(frame))
             with atomic_path(self.path) as tmp:
                 ase.io.write(tmp, frames, format="extxyz")
-        return frames[index]
+        return frames[:count]
 
     def _stored(self) -> list[ase.Atoms]:
+        """The frames in the trajectory file (none when there is no file yet)."""
         if not self.path.exists():
             return []
         try:
@@ -143,3 +148,11 @@ class MdTrajectory:
             raise InputError(
                 f"{self.path}: not a readable trajectory ({error}); delete it to rerun the dynamics"
             ) from error
+
+
+def _as_stored(atoms: ase.Atoms) -> ase.Atoms:
+    """``atoms`` as the trajectory file keeps them (its 8 decimals), so a resumed series
+    continues from exactly the state a series made at once continues from."""
+    text = io.StringIO()
+    ase.io.write(text, atoms, format="extxyz")
+    return ase.io.read(io.StringIO(text.getvalue()), format="extxyz")

@@ -21,7 +21,7 @@ from pathlib import Path
 import ase
 import ase.io
 
-from ldos_surrogate.datagen.md import MdSettings, MdTrajectory
+from ldos_surrogate.datagen.md import MdSettings, MdTrajectory, calculator_for
 from ldos_surrogate.datagen.thermal import thermal_snapshot
 from ldos_surrogate.errors import InputError
 
@@ -90,6 +90,7 @@ class SnapshotAtoms:
             )
         self._trajectory = None
         if self.displacements == "md":
+            calculator_for(self.frames[0], (self.md or MdSettings()).calculator)  # one exists?
             self._trajectory = MdTrajectory(
                 self.frames[0],
                 self.temperature_k,
