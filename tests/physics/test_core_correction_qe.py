@@ -145,3 +145,21 @@ def test_ultrasoft_and_paw_stay_refused_naming_the_file():
             pytest.skip(f"Debian's {name} missing")
         reason = why_no_total_energy([read_upf(path)])
         assert str(path) in reason and "needs norm-conserving" in reason
+
+
+def test_training_setup_carries_the_core_charge_through_a_checkpoint(tiny_mg, tmp_path):
+    """What train.py and predict use: EnergySetup keeps the core charge (plain tuples, so a
+    weights-only checkpoint load takes it) and gives the `energies` command's total."""
+    import torch
+
+    from ldos_surrogate.models.metrics import EnergySetup, snapshot_energies
+
+    snapshot = tiny_mg[0]
+    setup = EnergySetup.from_snapshots(tiny_mg)
+    assert setup.functional == "lda-pz" and set(setup.core_charges) == {"Mg"}
+    torch.save({"energy_setup": setup.to_dict()}, tmp_path / "setup.pt")
+    loaded = torch.load(tmp_path / "setup.pt", weights_only=True)["energy_setup"]
+    assert EnergySetup.from_dict(loaded) == setup
+    total = snapshot_energies(snapshot.ldos(), snapshot, setup, with_total=True)
+    expected = compute(snapshot, [])["energies_ev"]["total_free_energy"]
+    assert total.total_free_energy_ev == pytest.approx(expected, abs=1e-6)
