@@ -50,6 +50,8 @@ TABLE = REPO / "docs" / "bad_input.md"
 BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
 TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
 NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
+ALAS_PSEUDO = ["--pseudo", "As=As.pz-bhs.UPF"]  # Debian's As file; Al takes the project's
+ALAS_CUTOFF = ["--ecutwfc", "25", "--kmesh", "4", "4", "4"]
 UNKNOWN_DATA_OPTION = "error: In 'base': Could not find 'data/nonexistent'; available options: al32_298K, al_fcc_298K, be2"
 
 
@@ -510,27 +512,18 @@ CASES: dict[str, tuple[int, str, Action]] = {
     "datagen-no-cutoff": (
         2,
         "error: --ecutwfc: required, the project has no tested default for ['As']",
-        lambda i: i.datagen("--atoms", i.atoms_file(), "--pseudo", "As=As.pz-bhs.UPF"),
+        lambda i: i.datagen("--atoms", i.atoms_file(), *ALAS_PSEUDO),
     ),
     "datagen-no-pseudopotential": (
         2,
         "error: --pseudo: no pseudopotential for As, give --pseudo As=FILE",
-        lambda i: i.datagen("--atoms", i.atoms_file(), "--ecutwfc", "25", "--kmesh", "4", "4", "4"),
+        lambda i: i.datagen("--atoms", i.atoms_file(), *ALAS_CUTOFF),
     ),
     "datagen-pseudopotential-of-another-element": (
         2,
         "error: --pseudo As=Al.pz-vbc.UPF: /usr/share/espresso/pseudo/Al.pz-vbc.UPF is for Al",
         lambda i: i.datagen(
-            "--atoms",
-            i.atoms_file(),
-            "--pseudo",
-            "As=Al.pz-vbc.UPF",
-            "--ecutwfc",
-            "25",
-            "--kmesh",
-            "4",
-            "4",
-            "4",
+            "--atoms", i.atoms_file(), *ALAS_CUTOFF, "--pseudo", "As=Al.pz-vbc.UPF"
         ),
     ),
     "datagen-pw-setting-refused": (
@@ -549,18 +542,9 @@ CASES: dict[str, tuple[int, str, Action]] = {
         lambda i: i.datagen(
             "--atoms",
             i.atoms_file(),
-            "--pseudo",
-            "As=As.pz-bhs.UPF",
-            "--ecutwfc",
-            "25",
-            "--kmesh",
-            "4",
-            "4",
-            "4",
-            "--displacements",
-            "debye",
-            "--snapshots",
-            "4",
+            *ALAS_CUTOFF,
+            *ALAS_PSEUDO,
+            *["--displacements", "debye", "--snapshots", "4"],
         ),
     ),
     "datagen-md-no-calculator": (

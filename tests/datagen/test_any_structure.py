@@ -5,12 +5,14 @@ with Debian's As.pz-bhs.UPF), extra pw.x settings, and molecular-dynamics snapsh
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import ase.build
 import ase.io
 import numpy as np
 import pytest
-from qe_cases import require_qe
+from qe_cases import PSEUDO_DIR, require_qe
 
 from ldos_surrogate.cli import main
 from ldos_surrogate.commands.energies import compute
@@ -28,14 +30,19 @@ def run_datagen(*arguments: str) -> int:
     return main(["datagen", "--temperature", "300", *arguments])
 
 
-def test_alas_from_an_atoms_file_two_elements_end_to_end(tmp_path, capsys):
-    """A two-element material the project has no defaults for: As's pseudopotential, the
-    cutoff and the k-mesh are given; the window starts below the SCF band bottom; the LDOS
-    holds exactly 8 electrons (an insulator) and its energies match QE's."""
+def test_alas_from_an_atoms_file_two_elements_end_to_end(tmp_path, capsys, monkeypatch):
+    """A two-element material the project has no defaults for: As's pseudopotential (a file
+    of the user's, outside QE's folder), the cutoff and the k-mesh are given; the window
+    starts below the SCF band bottom; the LDOS holds exactly 8 electrons (an insulator) and
+    its energies match QE's."""
     require_qe()
     structure = tmp_path / "alas.cif"
     ase.io.write(structure, ase.build.bulk("AlAs", "zincblende", a=ALAS_A))
-    out = tmp_path / "alas"
+    own = tmp_path / "my_pseudopotentials" / "As.mine.UPF"
+    own.parent.mkdir()
+    shutil.copyfile(PSEUDO_DIR / "As.pz-bhs.UPF", own)
+    monkeypatch.chdir(tmp_path)
+    out = Path("alas")  # relative, as typed
     common = ["--atoms", str(structure), "--out", str(out), "--ldos-dtype", "float32"]
     common += ["--displacements", "debye", "--snapshots", "1"]
     assert run_datagen(*common) == 2
@@ -47,7 +54,7 @@ def test_alas_from_an_atoms_file_two_elements_end_to_end(tmp_path, capsys):
     assert "--pseudo: no pseudopotential for As, give --pseudo As=FILE" in capsys.readouterr().err
     assert run_datagen(*common, "--pseudo", "As=Al.pz-vbc.UPF") == 2
     assert "Al.pz-vbc.UPF is for Al" in capsys.readouterr().err
-    common += ["--pseudo", "As=As.pz-bhs.UPF"]
+    common += ["--pseudo", f"As={own.relative_to(tmp_path)}"]
     assert run_datagen(*common) == 2
     assert "--debye-temperature: required" in capsys.readouterr().err
     assert not out.exists()  # nothing written
@@ -60,10 +67,11 @@ def test_alas_from_an_atoms_file_two_elements_end_to_end(tmp_path, capsys):
     states = np.array(meta.provenance["kohn_sham_states"]["eigenvalues_ev"])
     assert meta.energy_grid.start_ev < states.min() - 1.0  # from the band bottom
     elements = meta.provenance["elements"]
-    assert elements["As"]["pseudopotential"] == "As.pz-bhs.UPF"
+    assert elements["As"]["pseudopotential"] == "As.mine.UPF"
+    assert meta.provenance["pseudopotentials"]["As"] == "As.mine.UPF"  # what pw.x read
     assert (elements["Al"]["z_valence"], elements["As"]["z_valence"]) == (3.0, 5.0)
     assert meta.provenance["thermal_displacements"]["debye_temperature_k"] == 417.0
-    assert (out / "As.pz-bhs.UPF").is_file()  # the data set carries its pseudopotentials
+    assert (out / "As.mine.UPF").is_file()  # the data set carries its pseudopotentials
     result = compute(snapshot, [])  # finds them there
     computed, reference = result["energies_ev"], result["reference_ev"]
     for key in ("band_energy", "hartree", "xc", "ewald", "total_free_energy"):

@@ -295,8 +295,9 @@ class Generator:
 
     def _make_snapshot(self, atoms: ase.Atoms, name: str) -> None:
         s = self.settings
-        scf_settings = s.pw_settings(self.out, s.k_mesh)
-        nscf_settings = s.pw_settings(self.out, s.nscf_k_mesh or s.k_mesh)
+        pseudo_dir = self.out.resolve()  # pw.x runs in the scratch folder
+        scf_settings = s.pw_settings(pseudo_dir, s.k_mesh)
+        nscf_settings = s.pw_settings(pseudo_dir, s.nscf_k_mesh or s.k_mesh)
         if self.scratch_root:
             self.scratch_root.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=self.scratch_root))
