@@ -4,8 +4,9 @@ Each snapshot: its atoms (`structures`: a built-in crystal or any file, with Deb
 displacements or as given) -> QE SCF, density, NSCF, LDOS (`dft`) -> the physics checks
 (`checks`) -> one atomic `write_snapshot` + `add_to_manifest`. A finished snapshot is never
 recomputed: a killed run restarts where it stopped. The data set's settings and its energy
-grid are kept in ``<out>/datagen.json``; resuming with different settings is refused. The
-pseudopotential files are copied into the data set folder, where the energy code finds them.
+grid are kept in ``<out>/datagen.json``; resuming with different settings is refused. A
+pseudopotential file outside QE's folders is copied into the data set folder, where the
+energy code finds it.
 
 The energy grid is the same for every snapshot (the network's output axis): it is fixed
 by the first snapshot's SCF Fermi energy E_F as E_F - below ... E_F + above, the start
@@ -51,7 +52,7 @@ from ldos_surrogate.io.store import (
     dataset_names,
     write_snapshot,
 )
-from ldos_surrogate.physics.pseudopotential import Pseudopotential, read_upf
+from ldos_surrogate.physics.pseudopotential import Pseudopotential, find_pseudopotential, read_upf
 
 SETTINGS_FILE = "datagen.json"
 LDOS_METHODS = ("wavefunctions", "pp.x")
@@ -199,7 +200,7 @@ class DatagenSettings:
         return files
 
     def pw_settings(self, pseudo_dir: Path, k_mesh: tuple[int, int, int]) -> PwSettings:
-        """pw.x settings with the pseudopotential copies in ``pseudo_dir``."""
+        """pw.x settings reading the pseudopotential files from ``pseudo_dir``."""
         return PwSettings(
             pseudo_dir=pseudo_dir,
             pseudopotentials={s: p.name for s, p in self.pseudopotential_files().items()},
@@ -243,7 +244,7 @@ class Generator:
         n_snapshots = _snapshot_count(n_snapshots, structures.count)
         self.out.mkdir(parents=True, exist_ok=True)
         self.energy_grid = self._load_settings()
-        self.pseudopotentials = copy_pseudopotentials(pseudopotentials, self.out)
+        self.pseudopotentials = keep_pseudopotentials(pseudopotentials, self.out)
         for leftover in self.out.glob(".snapshot_*.tmp"):  # from a writer killed mid-write
             shutil.rmtree(leftover)
         names = [f"snapshot_{index:04d}" for index in range(n_snapshots)]
@@ -295,12 +296,12 @@ class Generator:
 
     def _make_snapshot(self, atoms: ase.Atoms, name: str) -> None:
         s = self.settings
-        pseudo_dir = self.out.resolve()  # pw.x runs in the scratch folder
-        scf_settings = s.pw_settings(pseudo_dir, s.k_mesh)
-        nscf_settings = s.pw_settings(pseudo_dir, s.nscf_k_mesh or s.k_mesh)
         if self.scratch_root:
             self.scratch_root.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=self.scratch_root))
+        workdir = Path(tempfile.mkdtemp(prefix=f"{name}.", dir=self.scratch_root)).resolve()
+        pseudo_dir = pseudopotential_folder(self.pseudopotentials, workdir)
+        scf_settings = s.pw_settings(pseudo_dir, s.k_mesh)
+        nscf_settings = s.pw_settings(pseudo_dir, s.nscf_k_mesh or s.k_mesh)
         clock = {"start": time.perf_counter()}
         try:
             scf = dft.run_pw(atoms, scf_settings, self.runner, workdir, "scf")
@@ -372,19 +373,32 @@ def _snapshot_count(asked: int | None, available: int | None) -> int:
     return asked
 
 
-def copy_pseudopotentials(files: dict[str, Path], dataset_dir: Path) -> dict[str, Pseudopotential]:
-    """Copy each UPF file into the data set folder (where pw.x and the energy code read it);
-    a different file of the same name already there is refused."""
+def keep_pseudopotentials(files: dict[str, Path], dataset_dir: Path) -> dict[str, Pseudopotential]:
+    """Make each UPF file findable by name for the energy code: a file that QE's folders
+    ($ESPRESSO_PSEUDO, Debian's) hold with the same content stays there; any other is
+    copied into the data set folder (a different file of that name already there is
+    refused). Returns the element -> header of the file found."""
     headers = {}
     for symbol, source in files.items():
-        target = dataset_dir / source.name
-        if not target.exists():
-            with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
-        elif file_digest(target) != file_digest(source):
-            raise InputError(f"{target}: differs from {source}; the data set uses its own copy")
+        target = find_pseudopotential(source.name, [])
+        if target is None or file_digest(target) != file_digest(source):
+            target = dataset_dir / source.name
+            if not target.exists():
+                with atomic_path(target) as tmp:
+                    shutil.copyfile(source, tmp)
+            elif file_digest(target) != file_digest(source):
+                raise InputError(f"{target}: differs from {source}; the data set uses its own copy")
         headers[symbol] = read_upf(target)
     return headers
+
+
+def pseudopotential_folder(headers: dict[str, Pseudopotential], workdir: Path) -> Path:
+    """A folder in ``workdir`` with a link to each file, pw.x's ``pseudo_dir``."""
+    folder = workdir / "pseudo"
+    folder.mkdir(exist_ok=True)
+    for pseudo in headers.values():
+        (folder / pseudo.path.name).symlink_to(pseudo.path.resolve())
+    return folder
 
 
 def _bar(description: str):

@@ -33,7 +33,7 @@ from ase.data import chemical_symbols
 from ldos_surrogate.datagen import dft
 from ldos_surrogate.datagen.charge_density import read_charge_density
 from ldos_surrogate.datagen.checks import snapshot_checks
-from ldos_surrogate.datagen.dataset import LDOS_DTYPES, copy_pseudopotentials, qe_provenance
+from ldos_surrogate.datagen.dataset import LDOS_DTYPES, keep_pseudopotentials, qe_provenance
 from ldos_surrogate.datagen.ldos import ldos_from_wavefunctions
 from ldos_surrogate.datagen.qe import BOLTZMANN_EV_PER_K
 from ldos_surrogate.errors import InputError
@@ -104,7 +104,7 @@ def import_qe_run(
     checks = snapshot_checks(ldos, density, run, grid, broadening, temperature_k, str(save))
     name = name or f"snapshot_{len(dataset_names(out)):04d}"
     out.mkdir(parents=True, exist_ok=True)
-    pseudopotentials = copy_pseudopotentials(_pseudopotential_files(run, save), out)
+    pseudopotentials = keep_pseudopotentials(_pseudopotential_files(run, save), out)
     sources = {
         "scf_output": str(scf.path.resolve()),
         "nscf_output": str(states_log.path.resolve()) if nscf_output else None,
