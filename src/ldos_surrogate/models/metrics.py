@@ -11,10 +11,11 @@ snapshots (seed Eq. 12), in meV/atom.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class EnergySetup:
     valence: dict[str, float]
     functional: str | None
     no_total_reason: str | None = None
-    core_charges: dict[str, RadialCoreCharge] = field(default_factory=dict)
+    core_charges: dict[str, RadialCoreCharge] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_snapshots(
