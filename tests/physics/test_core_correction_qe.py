@@ -163,3 +163,33 @@ def test_training_setup_carries_the_core_charge_through_a_checkpoint(tiny_mg, tm
     total = snapshot_energies(snapshot.ldos(), snapshot, setup, with_total=True)
     expected = compute(snapshot, [])["energies_ev"]["total_free_energy"]
     assert total.total_free_energy_ev == pytest.approx(expected, abs=1e-6)
+
+
+def test_gga_core_correction_equals_qe(tmp_path):
+    """PBE with a core correction (Debian's ONCV Si_r.upf, 2-atom Si, 20 Ry, 2x2x2 k): the
+    gradient terms see valence + core too; E_xc and integral v_xc n from QE's density equal
+    the XML's etxc and vtxc (measured 1e-9 eV)."""
+    import ase.build
+
+    from ldos_surrogate.datagen import dft
+    from ldos_surrogate.datagen.qe import PwSettings, QeRunner
+
+    require_qe()
+    path = find_pseudopotential("Si_r.upf", [])
+    if path is None:
+        pytest.skip("Debian's Si_r.upf missing")
+    pseudo = read_upf(path)
+    assert pseudo.functional == "pbe" and pseudo.core_charge is not None
+    atoms = ase.build.bulk("Si", "diamond", a=5.43)
+    atoms.positions[0] += [0.05, 0.02, -0.03]
+    settings = PwSettings(path.parent, {"Si": path.name}, 20.0, (2, 2, 2), 300.0)
+    run = dft.run_pw(atoms, settings, QeRunner(), tmp_path, "scf")
+    density = dft.scf_density(run, tmp_path)
+    core = core_density(
+        {"Si": pseudo.core_charge}, run.symbols, run.positions, run.cell, run.fft_grid
+    )
+    xc = xc_terms(density, run.cell, "pbe", core)
+    assert xc.energy == pytest.approx(run.energies["xc"], abs=TERM_TOLERANCE_EV)
+    assert xc.potential_integral == pytest.approx(
+        run.energies["xc_potential_integral"], abs=TERM_TOLERANCE_EV
+    )
