@@ -161,3 +161,13 @@ def test_scf_only_run_and_bad_or_partial_runs(user_run, tmp_path, capsys):
         str(scf), "--save", str(broken)
     )
     assert not (tmp_path / "bad").exists()  # nothing half-written
+
+
+def test_gamma_only_run_is_refused_naming_the_file(tmp_path, capsys):
+    """pw.x's gamma trick stores half the plane waves: refused, not summed wrongly."""
+    require_qe()
+    atoms = ase.build.bulk("Mg", "hcp", a=3.21, c=5.21)
+    text = _pw_input("scf", atoms).replace("K_POINTS automatic\n4 4 3 0 0 0", "K_POINTS gamma")
+    QeRunner().run("pw.x", text, tmp_path, "scf")
+    assert _import(str(tmp_path / "scf.out"), "--out", str(tmp_path / "set")) == 2
+    assert "wfc1.dat: not a readable QE wavefunction file (gamma-only" in capsys.readouterr().err

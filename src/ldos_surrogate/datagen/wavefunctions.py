@@ -58,6 +58,8 @@ def read_wavefunctions(path: str | Path) -> KPointWavefunctions:
         n_pw_total, n_pw, n_polarisations, n_bands = np.frombuffer(records[1], _INT)
         if n_polarisations != 1:
             raise ValueError("noncollinear wavefunctions (npol = 2) are not supported")
+        if np.frombuffer(records[0], _INT, count=1, offset=32)[0]:  # gamma_only
+            raise ValueError("gamma-only wavefunctions (K_POINTS gamma) are not supported")
         miller = np.frombuffer(records[3], _INT).reshape(n_pw, 3)
         coefficients = np.stack(
             [np.frombuffer(record, "<c16") for record in records[4 : 4 + n_bands]]
