@@ -128,6 +128,10 @@ def test_defaults_for_any_structure_come_from_the_elements_present(tmp_path):
     settings = DatagenSettings(temperature_k=300.0, atoms_file=str(tmp_path / "almg.extxyz"))
     assert settings.ecutwfc_ry == 16.0  # the larger cutoff (Mg's)
     assert settings.k_mesh == (8, 8, 8) and settings.debye_temperature is None
+    repeated = DatagenSettings(
+        temperature_k=300.0, atoms_file=str(tmp_path / "almg.extxyz"), supercell=2
+    )
+    assert len(repeated.frames[0]) == 32 and repeated.k_mesh == (4, 4, 4)
     with pytest.raises(InputError, match="--atoms .*missing.extxyz: file not found"):
         DatagenSettings(temperature_k=300.0, atoms_file=str(tmp_path / "missing.extxyz"))
 

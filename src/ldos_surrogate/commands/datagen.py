@@ -33,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add = parser.add_argument
     add("--element", help=f"a built-in crystal: one of {sorted(ELEMENTS)}")
-    add("--supercell", type=int, default=1, help="conventional cell repeated n x n x n [1]")
+    add(
+        "--supercell",
+        type=int,
+        default=1,
+        help="the crystal's conventional cell, or the --atoms cell, repeated n x n x n [1]",
+    )
     add("--atoms", help="any ASE-readable structure file; each frame is one snapshot")
     add(
         "--pseudo",

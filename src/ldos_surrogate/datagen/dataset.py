@@ -95,13 +95,14 @@ class DatagenSettings:
     def __post_init__(self) -> None:
         if (self.element is None) == (self.atoms_file is None):
             raise InputError("give --element (a built-in crystal) or --atoms FILE, one of them")
+        if self.supercell < 1:
+            raise InputError(f"--supercell: expected a repeat count >= 1, got {self.supercell}")
         if self.atoms_file is not None:
-            path = Path(self.atoms_file).resolve()
-            self._resolve(atoms_file=str(path))
-            read_frames(path)  # a missing or unreadable file is one error naming it
-            self._resolve(atoms_sha256=file_digest(path))
+            self._resolve(atoms_file=str(Path(self.atoms_file).resolve()))
         check_pw_settings(self.pw_extra or {})
-        symbols = self.symbols
+        symbols = self.symbols  # reads the atoms file: a bad one is one error naming it
+        if self.atoms_file is not None:
+            self._resolve(atoms_sha256=file_digest(self.atoms_file))
         known = [ELEMENTS[s] for s in symbols if s in ELEMENTS]
         unknown = sorted(set(symbols) - set(ELEMENTS))
         if self.element is not None:
@@ -130,7 +131,6 @@ class DatagenSettings:
             if getattr(self, key) is None:
                 self._resolve(**{key: value})
         checks = {
-            "supercell": self.supercell >= 1,
             "temperature_k": self.temperature_k > 0,
             "energy_spacing_ev": self.energy_spacing_ev > 0,
             "broadening_width_ev": self.broadening_width_ev > 0,
@@ -150,10 +150,11 @@ class DatagenSettings:
 
     @functools.cached_property
     def frames(self) -> list[ase.Atoms]:
-        """The structures: the built-in crystal, or every frame of the atoms file."""
+        """The structures: the built-in crystal, or every frame of the atoms file, each
+        repeated ``supercell`` times along its cell vectors."""
         if self.element is not None:
             return [element(self.element).supercell(self.supercell)]
-        return read_frames(self.atoms_file)
+        return [atoms.repeat(self.supercell) for atoms in read_frames(self.atoms_file)]
 
     @property
     def symbols(self) -> list[str]:
