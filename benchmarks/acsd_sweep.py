@@ -6,7 +6,7 @@ datagen``; see data/README.md). Per point: the ACSD (seed Eq. 16-17, standardise
 grid points per training snapshot; the sweeper's own ``snapshot_acsd`` and
 ``select_descriptor``) and the test band-energy and total-free-energy MAE (meV/atom) of the
 default network trained with several seeds on those descriptors; the total only where Eq. 7
-applies (not for Mg: its pseudopotential has a core correction). Descriptors go to a scratch
+applies (norm-conserving pseudopotentials; Mg's core correction included). Descriptors go to a scratch
 cache, so their LAMMPS time is measured. The ACSD choice costs the training snapshots'
 descriptors plus the ACSD; the network-based choice the descriptors of every split plus the
 trainings; their ratio, and whether both pick the same point, per sweep.
@@ -179,7 +179,7 @@ def measure_point(
         "acsd_standard_error": point.standard_error,
         "acsd_per_snapshot": list(values),
         **mean_std("mae_band_mev_per_atom", band),
-        # none where Eq. 7 cannot use the pseudopotential (Mg's has a core correction)
+        # none where Eq. 7 cannot use the pseudopotentials (ultrasoft, PAW)
         **(mean_std("mae_total_mev_per_atom", total) if None not in total else {}),
         "acsd_choice_s": sum(seconds[n] for n in sweep.train) + acsd_seconds,
         "nn_choice_s": sum(seconds.values()) + train_seconds,

@@ -39,11 +39,11 @@ def main() -> None:
     settings = DatagenSettings(element="Al", supercell=1, temperature_k=298.0)
     al = element("Al")
     atoms = thermal_snapshot(al.supercell(1), 298.0, al.debye_temperature_k, seed=0, index=0)
-    pw = settings.pw_settings(settings.k_mesh)
+    pw = settings.pw_settings(Path(settings.pseudo_dir), settings.k_mesh)
     runner = QeRunner()
     workdir = Path(tempfile.mkdtemp(prefix="datagen_benchmark."))
     scf, t_scf = timed(dft.run_pw, atoms, pw, runner, workdir, "scf")
-    _, t_density = timed(dft.scf_density, runner, workdir)
+    _, t_density = timed(dft.scf_density, scf, workdir)
     grid = EnergyGrid(round((scf.fermi_energy - 12.0) / 0.05) * 0.05, 0.05, 291)
     n_bands = dft.bands_needed(scf, grid.energies[-1] + 1.0)
     nscf, t_nscf = timed(dft.run_pw, atoms, pw, runner, workdir, "nscf", n_bands)
@@ -57,7 +57,7 @@ def main() -> None:
     print("| step | wall time (s) |\n|---|---|")
     for name, seconds in [
         ("SCF (pw.x)", t_scf),
-        ("SCF density (pp.x plot_num=0)", t_density),
+        ("SCF density (charge-density.dat)", t_density),
         ("NSCF (pw.x, PPCG)", t_nscf),
         ("LDOS, wavefunction path", t_fast),
         ("LDOS, pp.x plot_num=3 (baseline)", t_pp),

@@ -27,8 +27,9 @@ import torch
 from ldos_surrogate.io.open import open_snapshot
 from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.core_charge import core_density
 from ldos_surrogate.physics.dos import density_of_states
-from ldos_surrogate.physics.pseudopotential import pseudopotentials_for
+from ldos_surrogate.physics.pseudopotential import core_charges, pseudopotentials_for
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
 BE2 = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mala_be2" / "Be_snapshot0"
@@ -92,8 +93,10 @@ def main() -> None:
     )
     if pseudos is None:
         raise SystemExit(f"{args.snapshot}: {missing}")
-    charges = np.array([pseudos[s].z_valence for s in atoms.get_chemical_symbols()])
+    symbols = atoms.get_chemical_symbols()
+    charges = np.array([pseudos[s].z_valence for s in symbols])
     functional = next(iter(pseudos.values())).functional
+    core = core_density(core_charges(pseudos), symbols, atoms.positions, meta.cell, ldos.shape[:3])
 
     def ours_everything():
         return free_energy_from_ldos(
@@ -105,6 +108,7 @@ def main() -> None:
             atoms.positions,
             charges,
             functional,
+            core,
         )
 
     rows = []
@@ -126,7 +130,7 @@ def main() -> None:
         )
     print(
         f"total free energy A = {float(total.total_free_energy):.6f} eV ({functional}; "
-        f"physical only for norm-conserving pseudopotentials without core correction)"
+        f"physical only for norm-conserving pseudopotentials)"
     )
     if mala_run is not None:
         print(f"MALA / this project, band energy: {mala_time / ours_time:.1f}x")

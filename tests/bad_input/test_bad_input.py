@@ -12,6 +12,7 @@ real commands, `test_composition_errors_are_one_line` the composition errors of 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -22,14 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ase.build
+import ase.io
 import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from qe_cases import TINY_SETTINGS, require_qe, tiny_atoms
 from reference_data import BE2_ENERGY_GRID
 
 from ldos_surrogate import CONFIG_DIR, hydra_app, tasks
 from ldos_surrogate.cli import main as cli_main
+from ldos_surrogate.datagen import dft
+from ldos_surrogate.datagen.qe import QeRunner
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors, descriptor_cache_path
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
@@ -44,6 +50,8 @@ TABLE = REPO / "docs" / "bad_input.md"
 BE2_PARAMS = SnapParams(rcut=4.67637, twojmax=10)  # MALA's SNAP settings of the Be2 files
 TINY = ["model.network.layer_widths=[null,32,32,null]", "data.batch_size=256", "logger=csv"]
 NO_SERVER = "postgresql+psycopg://ldos:ldos@127.0.0.1:1/ldos_test"  # nothing listens on port 1
+ALAS_PSEUDO = ["--pseudo", "As=As.pz-bhs.UPF"]  # Debian's As file; Al takes the project's
+ALAS_CUTOFF = ["--ecutwfc", "25", "--kmesh", "4", "4", "4"]
 UNKNOWN_DATA_OPTION = "error: In 'base': Could not find 'data/nonexistent'; available options: al32_298K, al_fcc_298K, be2"
 
 
@@ -67,6 +75,7 @@ class Inputs:
     store: Path
     checkpoint: Path
     tmp: Path
+    qe: QeRun | None = None
 
     def config(self, *overrides: str, store: Path | None = None, name: str = "train"):
         with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
@@ -102,6 +111,24 @@ class Inputs:
             (configs / own_file).write_text("# @package _global_\nseed: 7\n")
         return ConfigOutput(name, self.tmp / "search", experiment_dir or configs / "experiment")
 
+    def datagen(self, *arguments: str) -> None:
+        """``ldos-surrogate datagen`` into a fresh folder (returns 2 after printing)."""
+        out = ["--out", str(self.tmp / "set"), "--temperature", "300"]
+        cli(["datagen", *out, *arguments])
+
+    def text_file(self, name: str, text: str) -> str:
+        (self.tmp / name).write_text(text)
+        return str(self.tmp / name)
+
+    def atoms_file(self, structure: str = "AlAs", **kwargs) -> str:
+        """An extxyz file of one zincblende AlAs or fcc Al cell, or of the given frames."""
+        path = self.tmp / f"{structure}.extxyz"
+        frames = kwargs.get("frames") or [
+            ase.build.bulk(structure, "zincblende" if structure == "AlAs" else "fcc", a=5.66)
+        ]
+        ase.io.write(path, frames)
+        return str(path)
+
     def search_space(self, params: dict[str, str]) -> None:
         check_keys_exist(
             parse_space(params, [], PARAMS_KEY), self.config(name="search"), PARAMS_KEY
@@ -119,9 +146,48 @@ def trained(mala_be2: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     return store, Path(metrics["best_checkpoint"])
 
 
+class QeRun:
+    """A finished 1-atom Al SCF (pw.x output and save folder), run on first use (seconds)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @functools.cached_property
+    def output(self) -> Path:
+        require_qe()
+        dft.run_pw(tiny_atoms(), TINY_SETTINGS, QeRunner(), self.folder, "scf")
+        return self.folder / "scf.out"
+
+    def damaged_copy(self, tmp: Path, relative: str, damage: Callable[[Path], None]) -> Path:
+        """A copy of the run folder with ``damage`` done to one file; returns its output."""
+        copy = tmp / "qe_copy"
+        shutil.copytree(self.output.parent, copy)
+        damage(copy / relative)
+        return copy / "scf.out"
+
+
+@pytest.fixture(scope="module")
+def qe_run(tmp_path_factory: pytest.TempPathFactory) -> QeRun:
+    return QeRun(tmp_path_factory.mktemp("qe_run"))
+
+
 @pytest.fixture()
-def inputs(trained: tuple[Path, Path], tmp_path: Path) -> Inputs:
-    return Inputs(*trained, tmp_path)
+def inputs(trained: tuple[Path, Path], tmp_path: Path, qe_run: QeRun) -> Inputs:
+    return Inputs(*trained, tmp_path, qe_run)
+
+
+def cli(arguments: list[str]) -> None:
+    """An ``ldos-surrogate`` command, which returns 2 after printing an InputError."""
+    if cli_main(arguments) == 2:
+        raise InputError("(message printed)")
+
+
+def import_qe(inputs: Inputs, output: Path, *arguments: str) -> None:
+    cli(["import-qe", str(output), "--out", str(inputs.tmp / "imported"), *arguments])
+
+
+def damage_smearing(path: Path) -> None:
+    path.write_text(path.read_text().replace(">fd</smearing>", ">gaussian</smearing>"))
 
 
 # ---- ways to damage a file ----------------------------------------------------------------
@@ -432,6 +498,111 @@ CASES: dict[str, tuple[int, str, Action]] = {
         "best.ckpt: not a loadable checkpoint",
         lambda i: predict(i, damaged_checkpoint(i, truncate)),
     ),
+    # datagen: structures, elements, pseudopotentials, pw.x settings, displacements
+    "datagen-element-and-atoms": (
+        2,
+        "error: give --element (a built-in crystal) or --atoms FILE, one of them",
+        lambda i: i.datagen("--element", "Al", "--atoms", i.atoms_file(), "--snapshots", "1"),
+    ),
+    "datagen-atoms-unreadable": (
+        2,
+        "garbage.xyz: not a readable atoms file",
+        lambda i: i.datagen("--atoms", i.text_file("garbage.xyz", "garbage\n")),
+    ),
+    "datagen-no-cutoff": (
+        2,
+        "error: --ecutwfc: required, the project has no tested default for ['As']",
+        lambda i: i.datagen("--atoms", i.atoms_file(), *ALAS_PSEUDO),
+    ),
+    "datagen-no-pseudopotential": (
+        2,
+        "error: --pseudo: no pseudopotential for As, give --pseudo As=FILE",
+        lambda i: i.datagen("--atoms", i.atoms_file(), *ALAS_CUTOFF),
+    ),
+    "datagen-pseudopotential-of-another-element": (
+        2,
+        "error: --pseudo As=Al.pz-vbc.UPF: /usr/share/espresso/pseudo/Al.pz-vbc.UPF is for Al",
+        lambda i: i.datagen(
+            "--atoms", i.atoms_file(), *ALAS_CUTOFF, "--pseudo", "As=Al.pz-vbc.UPF"
+        ),
+    ),
+    "datagen-pw-setting-refused": (
+        2,
+        "error: --pw system.nspin: not allowed, spin-polarised runs are not supported",
+        lambda i: i.datagen("--element", "Al", "--snapshots", "1", "--pw", "system.nspin=2"),
+    ),
+    "datagen-pw-setting-malformed": (
+        2,
+        "error: --pw 'ecutrho=200': expected SECTION.KEY=VALUE, e.g. system.ecutrho=200",
+        lambda i: i.datagen("--element", "Al", "--snapshots", "1", "--pw", "ecutrho=200"),
+    ),
+    "datagen-debye-temperature-missing": (
+        2,
+        "error: --debye-temperature: required for --displacements debye",
+        lambda i: i.datagen(
+            "--atoms",
+            i.atoms_file(),
+            *ALAS_CUTOFF,
+            *ALAS_PSEUDO,
+            *["--displacements", "debye", "--snapshots", "4"],
+        ),
+    ),
+    "datagen-md-no-calculator": (
+        2,
+        "error: --displacements md: ASE's EMT has no parameters for ['Mg']",
+        lambda i: i.datagen("--element", "Mg", "--snapshots", "2", "--displacements", "md"),
+    ),
+    "datagen-snapshots-missing": (
+        2,
+        "error: --snapshots: required with --displacements debye or md",
+        lambda i: i.datagen("--element", "Al"),
+    ),
+    "datagen-too-many-snapshots": (
+        2,
+        "error: --snapshots 3: expected 1 ... 2 (the frames of the atoms file)",
+        lambda i: i.datagen(
+            "--atoms",
+            i.atoms_file("Al", frames=[ase.build.bulk("Al", "fcc", a=4.05)] * 2),
+            "--snapshots",
+            "3",
+        ),
+    ),
+    # import-qe: bad or partial QE runs
+    "import-qe-output-missing": (
+        2,
+        "scf.out: pw.x output missing",
+        lambda i: import_qe(i, i.tmp / "scf.out"),
+    ),
+    "import-qe-output-truncated": (
+        2,
+        "scf.out: pw.x did not finish (no 'JOB DONE.'; killed or crashed?)",
+        lambda i: import_qe(i, i.qe.damaged_copy(i.tmp, "scf.out", truncate)),
+    ),
+    "import-qe-save-missing": (
+        2,
+        "data-file-schema.xml: pw.x XML file missing (is",
+        lambda i: import_qe(i, i.qe.output, "--save", str(i.tmp)),
+    ),
+    "import-qe-wavefunction-missing": (
+        2,
+        "snapshot.save/wfc2.dat: wavefunction file missing",
+        lambda i: import_qe(
+            i, i.qe.damaged_copy(i.tmp, "qe_out/snapshot.save/wfc2.dat", Path.unlink)
+        ),
+    ),
+    "import-qe-smearing": (
+        2,
+        "data-file-schema.xml: pw.x used 'gaussian' smearing; import needs Fermi-Dirac smearing",
+        lambda i: import_qe(
+            i,
+            i.qe.damaged_copy(i.tmp, "qe_out/snapshot.save/data-file-schema.xml", damage_smearing),
+        ),
+    ),
+    "import-qe-cube-options": (
+        2,
+        "error: --width: the cube files carry their own energies and broadening",
+        lambda i: import_qe(i, i.qe.output, "--cubes", "a.cube", "b.cube", "--width", "0.1"),
+    ),
 }
 
 
@@ -454,8 +625,7 @@ def predict(inputs: Inputs, checkpoint: Path) -> None:
     """``ldos-surrogate predict``, which returns 2 after printing an InputError."""
     atoms = inputs.store / "Be_snapshot3" / "atoms.extxyz"
     arguments = ["predict", str(checkpoint), str(atoms), "--grid", "18", "18", "27"]
-    if cli_main([*arguments, "--out", str(inputs.tmp / "prediction")]) == 2:
-        raise InputError("(message printed)")
+    cli([*arguments, "--out", str(inputs.tmp / "prediction")])
 
 
 @pytest.mark.parametrize("case", CASES)

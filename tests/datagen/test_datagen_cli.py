@@ -113,9 +113,11 @@ def test_changed_settings_refuse_to_resume(tmp_path, capsys):
     require_qe()
     out = tmp_path / "al"
     (out).mkdir()
-    (out / "datagen.json").write_text(json.dumps({"settings": {"element": "Al", "seed": 1}}))
+    # a setting an older datagen.json lacks counts as its default (supercell 1 here)
+    recorded = {"element": "Al", "temperature_k": 298.0, "seed": 1}
+    (out / "datagen.json").write_text(json.dumps({"settings": recorded}))
     assert main(datagen(out, 1)) == 2
-    assert "datagen.json: data set was generated with supercell=None" in capsys.readouterr().err
+    assert "datagen.json: data set was generated with seed=1, not 0" in capsys.readouterr().err
     (out / "datagen.json").write_text("{not json")
     assert main(datagen(out, 1)) == 2
     assert "datagen.json: not a datagen settings file" in capsys.readouterr().err

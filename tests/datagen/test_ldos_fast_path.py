@@ -100,8 +100,8 @@ def test_grid_point_ijk_sits_at_fractional_ijk_over_n(tiny_al, tmp_path):
     grid step along a1 moves the DFT density by exactly one grid index along x."""
     atoms = tiny_al["atoms"].copy()
     atoms.positions += atoms.cell[0] / tiny_al["scf"].fft_grid[0]
-    dft.run_pw(atoms, tiny_al["settings"], tiny_al["runner"], tmp_path, "scf")
-    moved = dft.scf_density(tiny_al["runner"], tmp_path)
+    scf = dft.run_pw(atoms, tiny_al["settings"], tiny_al["runner"], tmp_path, "scf")
+    moved = dft.scf_density(scf, tmp_path)
     expected = np.roll(tiny_al["density"], 1, axis=0)
     assert np.abs(moved - expected).max() <= 1e-6 * expected.max()
     assert np.abs(moved - tiny_al["density"]).max() > 1e-3 * expected.max()  # it did move

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from ldos_surrogate.datagen import dft
+from ldos_surrogate.datagen.charge_density import read_charge_density
 from ldos_surrogate.datagen.qe import PwSettings, QeRunner, pw_input
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.qe_output import (
@@ -25,7 +26,7 @@ from ldos_surrogate.io.qe_output import (
 pytestmark = pytest.mark.skipif(shutil.which("pw.x") is None, reason="Quantum ESPRESSO missing")
 SETTINGS = PwSettings(
     pseudo_dir=Path("/usr/share/espresso/pseudo"),
-    pseudopotential="Al.pz-vbc.UPF",
+    pseudopotentials={"Al": "Al.pz-vbc.UPF"},
     ecutwfc_ry=10.0,
     k_mesh=(4, 4, 4),
     temperature_k=298.0,
@@ -34,12 +35,13 @@ SETTINGS = PwSettings(
 
 @pytest.fixture(scope="module")
 def scf_dir(tmp_path_factory):
-    if not (SETTINGS.pseudo_dir / SETTINGS.pseudopotential).exists():
+    if not (SETTINGS.pseudo_dir / SETTINGS.pseudopotentials["Al"]).exists():
         pytest.skip("Debian's Al.pz-vbc.UPF missing")
     workdir = tmp_path_factory.mktemp("al_scf")
     atoms = ase.build.bulk("Al", "fcc", a=4.05)
     dft.run_pw(atoms, SETTINGS, QeRunner(), workdir, "scf")
-    dft.scf_density(QeRunner(), workdir)
+    density_plot = "&INPUTPP\n  prefix = 'snapshot'\n  outdir = 'qe_out'\n  plot_num = 0\n"
+    QeRunner().run("pp.x", density_plot + "  filplot = 'density.plot'\n/\n", workdir, "pp")
     return workdir
 
 
@@ -89,10 +91,24 @@ def test_density_plot_integrates_to_the_electron_count(scf_dir):
     assert plot.values.shape == run.fft_grid
     volume_bohr3 = abs(np.linalg.det(run.cell)) / BOHR_IN_ANGSTROM**3
     assert plot.values.mean() * volume_bohr3 == pytest.approx(3.0, rel=1e-8)
+    # the binary charge-density.dat that datagen and import-qe read holds the same density
+    density = read_charge_density(dft.save_dir(scf_dir), run.fft_grid) * BOHR_IN_ANGSTROM**3
+    assert np.abs(density - plot.values).max() <= 1e-9 * plot.values.max()
+    assert density.mean() * volume_bohr3 == pytest.approx(3.0, rel=1e-10)
+
+
+def test_charge_density_file_missing_or_cut_names_the_file(scf_dir, tmp_path):
+    run = read_pw_xml(dft.save_dir(scf_dir) / "data-file-schema.xml")
+    with pytest.raises(InputError, match="charge-density.dat: charge density file missing"):
+        read_charge_density(tmp_path, run.fft_grid)
+    data = (dft.save_dir(scf_dir) / "charge-density.dat").read_bytes()
+    (tmp_path / "charge-density.dat").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="charge-density.dat: not a readable QE charge density"):
+        read_charge_density(tmp_path, run.fft_grid)
 
 
 def test_unconverged_scf_is_refused(tmp_path):
-    if not (SETTINGS.pseudo_dir / SETTINGS.pseudopotential).exists():
+    if not (SETTINGS.pseudo_dir / SETTINGS.pseudopotentials["Al"]).exists():
         pytest.skip("Debian's Al.pz-vbc.UPF missing")
     text = pw_input(ase.build.bulk("Al", "fcc", a=4.05), SETTINGS, "scf")
     text = text.replace("&ELECTRONS\n", "&ELECTRONS\n  electron_maxstep = 2\n")

@@ -26,7 +26,7 @@ def test_mala_prefix_gives_mala_values_and_references(capsys, mala_be2):
     ours = (result["fermi_energy_ev"], energies["band_energy"], energies["smearing_ts"])
     np.testing.assert_allclose(ours, MALA_SNAPSHOT0, rtol=1e-6)
     assert result["reference_ev"]["band_energy"] == pytest.approx(12.076588252980926)
-    assert "core correction" in result["total_free_energy_skipped"]
+    assert "USPP pseudopotential" in result["total_free_energy_skipped"]
 
 
 def test_table_output_and_errors(capsys, mala_be2):

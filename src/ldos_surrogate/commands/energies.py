@@ -16,8 +16,13 @@ from ldos_surrogate.io.open import (
     open_snapshot,
 )
 from ldos_surrogate.physics.band_energy import band_terms
+from ldos_surrogate.physics.core_charge import core_density
 from ldos_surrogate.physics.dos import density_of_states
-from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
+from ldos_surrogate.physics.pseudopotential import (
+    core_charges,
+    pseudopotentials_for,
+    why_no_total_energy,
+)
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
 
@@ -67,6 +72,9 @@ def compute(snapshot, pseudo_dirs: list[Path]) -> dict:
             atoms.positions,
             np.array([pseudos[symbol].z_valence for symbol in symbols]),
             next(iter(pseudos.values())).functional,
+            core_density(
+                core_charges(pseudos), symbols, atoms.positions, meta.cell, ldos.shape[:3]
+            ),
         )
         computed |= {
             "hartree": float(total.hartree),

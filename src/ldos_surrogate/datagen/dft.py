@@ -1,6 +1,6 @@
 """The DFT steps of one snapshot, each run by Quantum ESPRESSO in a scratch directory.
 
-SCF (pw.x) -> SCF density (pp.x plot_num=0) -> NSCF with empty bands (pw.x) -> LDOS,
+SCF (pw.x) -> SCF density (charge-density.dat) -> NSCF with empty bands (pw.x) -> LDOS,
 either assembled from the NSCF wavefunctions (`ldos.ldos_from_wavefunctions`, the fast
 default) or computed by pp.x plot_num=3 (the cross-check; Fermi-Dirac kernel only).
 """
@@ -13,12 +13,12 @@ from pathlib import Path
 import ase
 import numpy as np
 
+from ldos_surrogate.datagen.charge_density import read_charge_density
 from ldos_surrogate.datagen.qe import (
     OUTDIR,
     PREFIX,
     PwSettings,
     QeRunner,
-    pp_density_input,
     pp_ldos_input,
     pw_input,
 )
@@ -34,6 +34,7 @@ from ldos_surrogate.io.qe_output import (
 from ldos_surrogate.io.store import Broadening, EnergyGrid
 
 EXTRA_BANDS_ON_RETRY = 4
+BAND_BOTTOM_MARGIN_EV = 1.0
 
 # Kernel tails beyond these many widths are below 1e-8 of the peak: a state farther than
 # that outside the energy grid contributes nothing.
@@ -74,10 +75,9 @@ def run_pw(
     return run
 
 
-def scf_density(runner: QeRunner, workdir: Path) -> np.ndarray:
-    """The SCF electron density from pp.x (plot_num=0), (nx, ny, nz), electrons/Angstrom^3."""
-    runner.run("pp.x", pp_density_input("density.plot"), workdir, "pp_density")
-    return read_pp_plot(workdir / "density.plot").values / BOHR_IN_ANGSTROM**3
+def scf_density(run: PwResult, workdir: Path) -> np.ndarray:
+    """The SCF valence density of ``run`` (nx, ny, nz), electrons/Angstrom^3."""
+    return read_charge_density(save_dir(workdir), run.fft_grid)
 
 
 def bands_needed(scf: PwResult, top_ev: float) -> int:
@@ -90,6 +90,24 @@ def bands_needed(scf: PwResult, top_ev: float) -> int:
     bottom = scf.eigenvalues.min()
     ratio = max(top_ev - bottom, 0.0) / (scf.fermi_energy - bottom)
     return int(np.ceil(1.5 * scf.n_electrons / 2 * ratio**1.5)) + 4
+
+
+def energy_window(
+    run: PwResult,
+    below_ev: float | None,
+    above_ev: float,
+    spacing_ev: float,
+    broadening: Broadening,
+) -> EnergyGrid:
+    """The energy grid E_F - below ... E_F + above of ``run`` (its Fermi energy), the start
+    rounded to a multiple of the spacing; ``below_ev`` None: from the band bottom, with
+    ``BAND_BOTTOM_MARGIN_EV`` and the kernel's reach below it."""
+    if below_ev is None:
+        reach = KERNEL_REACH_WIDTHS[broadening.kernel] * broadening.width_ev
+        below_ev = run.fermi_energy - run.eigenvalues.min() + BAND_BOTTOM_MARGIN_EV + reach
+    start = np.round((run.fermi_energy - below_ev) / spacing_ev)
+    count = int(round((below_ev + above_ev) / spacing_ev)) + 1
+    return EnergyGrid(float(start * spacing_ev), spacing_ev, count)
 
 
 def check_window(run: PwResult, energy_grid: EnergyGrid, broadening: Broadening) -> None:

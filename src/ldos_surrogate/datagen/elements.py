@@ -1,4 +1,6 @@
-"""The elements the data generator knows: crystal, pseudopotential, Debye temperature.
+"""The elements the data generator knows: crystal, pseudopotential, Debye temperature, and
+the measured DFT defaults (cutoff, k-point density, energy window) that also serve any
+structure made of them (``datagen --atoms``).
 
 Supercells are built from a cubic (or, for hcp, orthorhombic) conventional cell repeated
 n x n x n times: fcc Al gives 4 n^3 atoms, hcp Mg 4 n^3 atoms.
@@ -6,10 +8,12 @@ n x n x n times: fcc Al gives 4 n^3 atoms, hcp Mg 4 n^3 atoms.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import ase
 import ase.build
+import numpy as np
 
 from ldos_surrogate.errors import InputError
 
@@ -44,6 +48,21 @@ class Element:
         """The k-mesh of a supercell: the same k-point density as the conventional cell's."""
         return tuple(max(1, -(-n // repeat)) for n in self.k_mesh)
 
+    @property
+    def k_point_density_angstrom(self) -> float:
+        """k-points times cell length along each axis of the conventional cell, the smallest
+        (Angstrom): the sampling `k_mesh_for_cell` carries over to any cell."""
+        lengths = np.linalg.norm(self.supercell(1).cell[:], axis=1)
+        return float(min(n * length for n, length in zip(self.k_mesh, lengths, strict=True)))
+
+
+def k_mesh_for_cell(cell: np.ndarray, density_angstrom: float) -> tuple[int, int, int]:
+    """The Monkhorst-Pack mesh n_i = ceil(density / d_i) of a cell (Angstrom), d_i the spacing
+    of the lattice planes spanned by the other two vectors (d_i = 2 pi / |b_i|; the length
+    |a_i| for orthogonal cells), so any cell gets the k-point density of the defaults."""
+    reciprocal = np.linalg.inv(np.asarray(cell, dtype=np.float64)).T  # rows b_i / (2 pi)
+    return tuple(max(1, math.ceil(density_angstrom * np.linalg.norm(b) - 1e-9)) for b in reciprocal)
+
 
 # Al: a = 4.05 Angstrom (room temperature), Debye temperature 428 K (Kittel, Introduction to
 # Solid State Physics, table 5.1). Mg: hcp a = 3.21, c = 5.21 Angstrom, Debye temperature
@@ -62,5 +81,6 @@ def element(symbol: str) -> Element:
         return ELEMENTS[symbol]
     except KeyError as error:
         raise InputError(
-            f"--element {symbol!r}: unknown element, expected one of {sorted(ELEMENTS)}"
+            f"--element {symbol!r}: unknown element, expected one of {sorted(ELEMENTS)} "
+            "(any other structure: --atoms FILE)"
         ) from error

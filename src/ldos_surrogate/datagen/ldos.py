@@ -11,6 +11,11 @@ kernel of width s (1/eV). The density from the occupied states is
 
 with the occupations f_nk of the DFT run. Both sum over k-points one wavefunction file at
 a time, so memory stays at one k-point's states plus the output.
+
+A run with symmetry stores only the irreducible k-points, each weighted by its star; the
+sums then hold sum_k w_k |psi_k(r)|^2 of the reduced set, and the average over the crystal
+symmetries {W|t}, (1/N_S) sum_S F(W x + t), restores the full-zone sum (|psi_Sk(S x)|^2 =
+|psi_k(x)|^2). QE keeps only symmetries that map its FFT grid onto itself.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ def ldos_from_wavefunctions(
         offsets = energies[None, :] - run.eigenvalues[k, : len(densities), None]
         weights = run.k_weights[k] / volume * broadening_kernel(offsets, broadening)
         ldos += densities.T @ weights
-    return ldos.reshape(*run.fft_grid, energy_grid.count)
+    return symmetrised(ldos.reshape(*run.fft_grid, energy_grid.count), run.symmetries)
 
 
 def density_from_wavefunctions(save_dir: str | Path, run: PwResult) -> np.ndarray:
@@ -86,4 +91,28 @@ def density_from_wavefunctions(save_dir: str | Path, run: PwResult) -> np.ndarra
         band_densities = read_wavefunctions(path).band_densities(run.fft_grid)
         weights = run.k_weights[k] * run.occupations[k, : len(band_densities)] / volume
         density += np.tensordot(weights, band_densities, axes=1)
-    return density
+    return symmetrised(density, run.symmetries)
+
+
+def symmetrised(
+    values: np.ndarray, symmetries: tuple[tuple[np.ndarray, np.ndarray], ...]
+) -> np.ndarray:
+    """(1/N_S) sum_S values(W_S x + t_S) on the grid (the first three axes; fractional x =
+    i / n); ``values`` itself for the identity alone. InputError when a symmetry does not
+    map the grid onto itself."""
+    if len(symmetries) <= 1:
+        return values
+    shape = np.array(values.shape[:3])
+    indices = np.indices(values.shape[:3]).reshape(3, -1)
+    total = np.zeros_like(values)
+    for rotation, translation in symmetries:
+        mapped = shape[:, None] * (rotation @ (indices / shape[:, None]) + translation[:, None])
+        rounded = np.rint(mapped)
+        if np.abs(mapped - rounded).max() > 1e-5:
+            raise InputError(
+                f"symmetry {rotation.tolist()} + {translation.tolist()} does not map the "
+                f"{tuple(shape)} grid onto itself"
+            )
+        i, j, k = rounded.astype(int) % shape[:, None]
+        total += values[i, j, k].reshape(values.shape)
+    return total / len(symmetries)

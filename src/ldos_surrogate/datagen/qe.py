@@ -1,4 +1,4 @@
-"""Quantum ESPRESSO inputs (pw.x SCF and NSCF, pp.x) and running the executables.
+"""Quantum ESPRESSO inputs (pw.x SCF and NSCF, pp.x LDOS) and running the executables.
 
 pw.x runs with ``nosym = .true.``: the k-point set is then the full Monkhorst-Pack mesh
 reduced only by time reversal (|psi_-k|^2 = |psi_k|^2), so summing |psi_nk|^2 over the
@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ase
 import numpy as np
 
+from ldos_surrogate.datagen.namelist import namelist_lines
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.qe_output import RYDBERG_IN_EV, check_pw_log
 
@@ -29,13 +31,18 @@ OUTDIR = "qe_out"
 
 @dataclass(frozen=True)
 class PwSettings:
-    """The pw.x set-up shared by all snapshots of a data set."""
+    """The pw.x set-up shared by all snapshots of a data set.
+
+    ``pseudopotentials`` maps each element to its UPF file name in ``pseudo_dir``;
+    ``extra`` holds checked ``section.key -> value`` namelist settings (namelist.py).
+    """
 
     pseudo_dir: Path
-    pseudopotential: str
+    pseudopotentials: Mapping[str, str]
     ecutwfc_ry: float
     k_mesh: tuple[int, int, int]
     temperature_k: float
+    extra: Mapping[str, str] = field(default_factory=dict)
     conv_thr_ry: float = 1e-10  # SCF energy threshold
     nscf_conv_thr_ry: float = 1e-8  # sets the NSCF eigenvalue threshold, 0.1 conv_thr / N_e
 
@@ -53,7 +60,16 @@ def pw_input(
 ) -> str:
     """A pw.x input for ``calculation`` 'scf' or 'nscf' (nscf: ``n_bands`` bands, PPCG)."""
     species = sorted(set(atoms.get_chemical_symbols()))
+    missing = [s for s in species if s not in settings.pseudopotentials]
+    if missing:
+        raise InputError(f"--pseudo: no pseudopotential for {missing} (give --pseudo El=FILE)")
     masses = {s: m for s, m in zip(atoms.get_chemical_symbols(), atoms.get_masses(), strict=True)}
+    extra = dict(settings.extra)  # the user's SCF settings replace the pipeline's
+    electrons_own = {"conv_thr": settings.conv_thr_ry}
+    electrons_own = {k: v for k, v in electrons_own.items() if f"electrons.{k}" not in extra}
+    if calculation == "nscf":  # the NSCF keeps its own threshold and solver
+        electrons_own = {"conv_thr": settings.nscf_conv_thr_ry, "diagonalization": "'ppcg'"}
+        extra = {k: v for k, v in extra.items() if k.split(".")[1] not in electrons_own}
     system = [
         "ibrav = 0",
         f"nat = {len(atoms)}",
@@ -63,17 +79,20 @@ def pw_input(
         "smearing = 'fermi-dirac'",
         f"degauss = {settings.degauss_ry:.10f}",
         "nosym = .true.",
+        *([f"nbnd = {n_bands}"] if calculation == "nscf" else []),
+        *namelist_lines(extra, "system"),
     ]
-    electrons = [f"conv_thr = {settings.conv_thr_ry}"]
-    if calculation == "nscf":
-        system.append(f"nbnd = {n_bands}")
-        electrons = [f"conv_thr = {settings.nscf_conv_thr_ry}", "diagonalization = 'ppcg'"]
+    electrons = [
+        *(f"{key} = {value}" for key, value in electrons_own.items()),
+        *namelist_lines(extra, "electrons"),
+    ]
     lines = [
         "&CONTROL",
         f"  calculation = '{calculation}'",
         f"  prefix = '{PREFIX}'",
         f"  outdir = '{OUTDIR}'",
         f"  pseudo_dir = '{settings.pseudo_dir}'",
+        *(f"  {line}" for line in namelist_lines(extra, "control")),
         "/",
         "&SYSTEM",
         *(f"  {line}" for line in system),
@@ -82,7 +101,7 @@ def pw_input(
         *(f"  {line}" for line in electrons),
         "/",
         "ATOMIC_SPECIES",
-        *(f"{s} {masses[s]:.6f} {settings.pseudopotential}" for s in species),
+        *(f"{s} {masses[s]:.6f} {settings.pseudopotentials[s]}" for s in species),
         "K_POINTS automatic",
         " ".join(str(n) for n in settings.k_mesh) + " 0 0 0",
         "CELL_PARAMETERS angstrom",
@@ -98,14 +117,6 @@ def pw_input(
 
 def _vector(values: np.ndarray) -> str:
     return " ".join(f"{v:.10f}" for v in values)
-
-
-def pp_density_input(filplot: str) -> str:
-    """pp.x input writing the SCF density (``plot_num = 0``, electrons/Bohr^3) to ``filplot``."""
-    return (
-        f"&INPUTPP\n  prefix = '{PREFIX}'\n  outdir = '{OUTDIR}'\n  plot_num = 0\n"
-        f"  filplot = '{filplot}'\n/\n"
-    )
 
 
 def pp_ldos_input(filplot: str, energies_ev: np.ndarray, width_ev: float) -> str:

@@ -54,10 +54,12 @@ def read_wavefunctions(path: str | Path) -> KPointWavefunctions:
     """Read one ``wfc<k>.dat`` file; InputError naming it when it is missing or malformed."""
     path = Path(path)
     try:
-        records = _fortran_records(path.read_bytes())
+        records = fortran_records(path.read_bytes())
         n_pw_total, n_pw, n_polarisations, n_bands = np.frombuffer(records[1], _INT)
         if n_polarisations != 1:
             raise ValueError("noncollinear wavefunctions (npol = 2) are not supported")
+        if np.frombuffer(records[0], _INT, count=1, offset=32)[0]:  # gamma_only
+            raise ValueError("gamma-only wavefunctions (K_POINTS gamma) are not supported")
         miller = np.frombuffer(records[3], _INT).reshape(n_pw, 3)
         coefficients = np.stack(
             [np.frombuffer(record, "<c16") for record in records[4 : 4 + n_bands]]
@@ -71,7 +73,7 @@ def read_wavefunctions(path: str | Path) -> KPointWavefunctions:
     return KPointWavefunctions(miller=miller.astype(np.int64), coefficients=coefficients)
 
 
-def _fortran_records(data: bytes) -> list[bytes]:
+def fortran_records(data: bytes) -> list[bytes]:
     """Split Fortran sequential unformatted data into records (4-byte length markers)."""
     records, position = [], 0
     while position < len(data):

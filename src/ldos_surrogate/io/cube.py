@@ -3,11 +3,13 @@
 Layout: two comment lines; ``n_atoms origin(3)``; three lines ``n_i voxel_i(3)`` (Bohr);
 ``n_atoms`` lines ``Z charge x y z`` (Bohr); then the values with the last grid index (z)
 running fastest, each (x, y) row starting a new line. pp.x writes an LDOS
-(``plot_num=3``) in states/(Ry Bohr^3) with 5 significant digits.
+(``plot_num=3``) in states/(Ry Bohr^3) with 5 significant digits, one file per energy, its
+second comment line ``Energy = <eV> eV, broadening = <eV> eV`` (4 decimals).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from ldos_surrogate.io.qe_output import BOHR_IN_ANGSTROM, RYDBERG_IN_EV
 
 # states/(Ry Bohr^3) -> states/(eV Angstrom^3)
 LDOS_CUBE_TO_EV_ANGSTROM3 = 1.0 / (RYDBERG_IN_EV * BOHR_IN_ANGSTROM**3)
+_LDOS_TITLE = re.compile(r"Energy\s*=\s*(-?[\d.]+)\s*eV,\s*broadening\s*=\s*([\d.]+)\s*eV")
 
 
 @dataclass(frozen=True)
@@ -82,3 +85,17 @@ def read_ldos_cubes(paths: Sequence[str | Path]) -> np.ndarray:
             )
         ldos[..., index] = values * LDOS_CUBE_TO_EV_ANGSTROM3
     return ldos
+
+
+def ldos_cube_energy(path: str | Path) -> tuple[float, float]:
+    """(energy, broadening width) in eV of a pp.x LDOS cube, from its second comment line."""
+    path = Path(path)
+    try:
+        with open(path) as handle:
+            title = handle.readline() + handle.readline()
+    except OSError as error:
+        raise InputError(f"{path}: cube file missing or unreadable ({error.strerror})") from error
+    match = _LDOS_TITLE.search(title)
+    if match is None:
+        raise InputError(f"{path}: not a pp.x LDOS cube (no 'Energy = ... eV, broadening = ...')")
+    return float(match.group(1)), float(match.group(2))

@@ -37,7 +37,11 @@ class PwResult:
 
     ``k_weights`` sum to 2 (spin degeneracy included, QE's convention);
     ``occupations`` are the band occupations f_nk in [0, 1]; ``k_points`` are Cartesian,
-    in 1/Angstrom (the 2 pi included).
+    in 1/Angstrom (the 2 pi included). ``symmetries`` are the crystal symmetries pw.x used
+    to reduce the k-points (just the identity with ``nosym``), each as (W, t) acting on
+    fractional coordinates, x -> W x + t: QE's XML rotation s (read in Fortran order)
+    transposed, and minus its fractional translation (checked: the density of the reduced
+    k-points, averaged over these maps, equals QE's symmetrised density to 1e-11).
     """
 
     version: str
@@ -60,6 +64,7 @@ class PwResult:
     smearing_width: float  # eV
     scf_converged: bool | None  # None for runs without SCF cycle (nscf)
     energies: dict[str, float]  # store reference keys -> eV (empty for nscf runs)
+    symmetries: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @property
     def band_energy(self) -> float:
@@ -121,7 +126,20 @@ def _pw_result(root: ET.Element, output: ET.Element) -> PwResult:
         smearing_width=float(smearing.attrib["degauss"]) * HARTREE_IN_EV,
         scf_converged=scf.text.strip() == "true" if self_consistent else None,
         energies=_energies(output.find("total_energy")) if self_consistent else {},
+        symmetries=_symmetries(output.find("symmetries")),
     )
+
+
+def _symmetries(symmetries: ET.Element) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The first ``nsym`` entries (the crystal symmetries) as (W, t), x -> W x + t."""
+    used = symmetries.findall("symmetry")[: int(symmetries.find("nsym").text)]
+    maps = []
+    for symmetry in used:
+        rotation = np.rint(_floats(symmetry.find("rotation").text)).astype(int)
+        translation = symmetry.find("fractional_translation")
+        shift = np.array(_floats(translation.text)) if translation is not None else np.zeros(3)
+        maps.append((rotation.reshape(3, 3, order="F").T, -shift))
+    return tuple(maps)
 
 
 def _k_points_per_angstrom(ks: list[ET.Element], structure: ET.Element) -> np.ndarray:
@@ -135,11 +153,11 @@ def _energies(total: ET.Element) -> dict[str, float]:
     """The total free energy and its parts in eV under the store's reference keys.
 
     QE's total is F = E_one-electron + E_H + E_xc + E_Ewald + (-TS); the one-electron
-    part is not in the XML and follows from that sum.
+    part is not in the XML and follows from that sum. ``vtxc`` is integral v_xc n over the
+    valence density (v_xc of valence + core with a core correction).
     """
-    hartree = {
-        name: float(total.find(name).text) for name in ("etot", "ehart", "etxc", "ewald", "demet")
-    }
+    names = ("etot", "ehart", "etxc", "vtxc", "ewald", "demet")
+    hartree = {name: float(total.find(name).text) for name in names}
     one_electron = (
         hartree["etot"] - hartree["ehart"] - hartree["etxc"] - hartree["ewald"] - hartree["demet"]
     )
@@ -148,6 +166,7 @@ def _energies(total: ET.Element) -> dict[str, float]:
         "one_electron": one_electron * HARTREE_IN_EV,
         "hartree": hartree["ehart"] * HARTREE_IN_EV,
         "xc": hartree["etxc"] * HARTREE_IN_EV,
+        "xc_potential_integral": hartree["vtxc"] * HARTREE_IN_EV,
         "ewald": hartree["ewald"] * HARTREE_IN_EV,
         "smearing_ts": hartree["demet"] * HARTREE_IN_EV,
     }
@@ -185,6 +204,54 @@ def check_pw_log(path: str | Path) -> None:
         raise InputError(f"{path}: pw.x stopped with an error: {' '.join(error.group(1).split())}")
     if "JOB DONE." not in text:
         raise InputError(f"{path}: pw.x did not finish (no 'JOB DONE.'; killed or crashed?)")
+
+
+_LOG_ENERGIES = {  # store reference key -> the label pw.x prints before "= <value> Ry"
+    "total_free_energy": r"!\s+total energy",
+    "one_electron": r"one-electron contribution",
+    "hartree": r"hartree contribution",
+    "xc": r"xc contribution",
+    "ewald": r"ewald contribution",
+    "smearing_ts": r"smearing contrib\. \(-TS\)",
+}
+
+
+@dataclass(frozen=True)
+class PwLog:
+    """What a finished pw.x text output says: the SCF energies (eV, the store's reference
+    keys; empty for an nscf run), the cell volume (Angstrom^3, 4 decimals in bohr^3), the
+    electron count, and the ``<prefix>.save`` folder it wrote (None when not printed)."""
+
+    path: Path
+    energies: dict[str, float]
+    volume: float
+    n_electrons: float
+    save_dir: Path | None
+
+
+def read_pw_log(path: str | Path) -> PwLog:
+    """Read a pw.x text output after `check_pw_log`; the save folder is resolved against
+    the output's own folder (pw.x prints it relative to where it ran)."""
+    path = Path(path)
+    check_pw_log(path)
+    text = path.read_text(errors="replace")
+    energies = {}
+    for key, label in _LOG_ENERGIES.items():
+        match = re.search(rf"{label}\s*=\s*(-?[\d.]+) Ry", text)
+        if match:
+            energies[key] = float(match.group(1)) * RYDBERG_IN_EV
+    volume = re.search(r"unit-cell volume\s*=\s*([\d.]+) \(a\.u\.\)\^3", text)
+    electrons = re.search(r"number of electrons\s*=\s*([\d.]+)", text)
+    if volume is None or electrons is None:
+        raise InputError(f"{path}: not a pw.x output (no cell volume or electron count)")
+    save = re.search(r"Writing output data file (.+?)/?\s*$", text, flags=re.MULTILINE)
+    return PwLog(
+        path=path,
+        energies=energies,
+        volume=float(volume.group(1)) * BOHR_IN_ANGSTROM**3,
+        n_electrons=float(electrons.group(1)),
+        save_dir=path.parent / save.group(1).strip() if save else None,
+    )
 
 
 @dataclass(frozen=True)

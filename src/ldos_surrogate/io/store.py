@@ -72,7 +72,8 @@ class SnapshotMeta:
 
     ``reference`` holds DFT reference values (eV) under the keys ``total_free_energy``
     (the DFT code's total energy, -TS included), ``band_energy``, ``one_electron``,
-    ``hartree``, ``xc``, ``ewald`` and ``smearing_ts`` (the -TS term, <= 0); any subset.
+    ``hartree``, ``xc``, ``xc_potential_integral`` (integral v_xc n), ``ewald`` and
+    ``smearing_ts`` (the -TS term, <= 0); any subset.
     """
 
     grid_shape: tuple[int, int, int]

@@ -11,6 +11,7 @@ snapshots (seed Eq. 12), in meV/atom.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -25,9 +26,14 @@ import torch
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.store import EnergyGrid, Snapshot
 from ldos_surrogate.physics.band_energy import BandTerms, band_terms
+from ldos_surrogate.physics.core_charge import RadialCoreCharge, core_density
 from ldos_surrogate.physics.dos import density_of_states, electron_density
 from ldos_surrogate.physics.integrals import occupation_weights
-from ldos_surrogate.physics.pseudopotential import pseudopotentials_for, why_no_total_energy
+from ldos_surrogate.physics.pseudopotential import (
+    core_charges,
+    pseudopotentials_for,
+    why_no_total_energy,
+)
 from ldos_surrogate.physics.total_energy import total_free_energy
 
 MEV_PER_EV = 1000.0
@@ -45,6 +51,8 @@ class EnergySetup:
         compositions cannot tell the elements apart).
     functional: xc functional of Eq. (7) ("lda-pz", "pbe"), or None when Eq. (7) cannot be
         evaluated from the LDOS; then ``no_total_reason`` says why.
+    core_charges: partial core charge by element, for pseudopotentials with a nonlinear
+        core correction (E_xc of valence + core in Eq. 7).
     """
 
     energy_grid: EnergyGrid
@@ -52,6 +60,7 @@ class EnergySetup:
     valence: dict[str, float]
     functional: str | None
     no_total_reason: str | None = None
+    core_charges: dict[str, RadialCoreCharge] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_snapshots(
@@ -66,18 +75,21 @@ class EnergySetup:
             elements,
             [*map(Path, pseudo_dirs), first.path, first.path.parent],
         )
+        cores = {}
         if pseudos is None:
             valence, functional = _fitted_valence(snapshots, elements), None
         else:
             valence = {element: pseudos[element].z_valence for element in elements}
             reason = why_no_total_energy(pseudos.values())
             functional = None if reason else pseudos[elements[0]].functional
+            cores = core_charges(pseudos)
         return cls(
             energy_grid=first.meta.energy_grid,
             temperature_k=first.meta.temperature_k,
             valence=valence,
             functional=functional,
             no_total_reason=reason,
+            core_charges=cores,
         )
 
     def n_electrons(self, atoms: ase.Atoms) -> float:
@@ -98,7 +110,10 @@ class EnergySetup:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnergySetup:
-        return cls(**{**data, "energy_grid": EnergyGrid(**data["energy_grid"])})
+        cores = {e: RadialCoreCharge(**c) for e, c in data.get("core_charges", {}).items()}
+        return cls(
+            **{**data, "energy_grid": EnergyGrid(**data["energy_grid"]), "core_charges": cores}
+        )
 
 
 def _symbols(atoms: ase.Atoms) -> list[str]:
@@ -162,6 +177,9 @@ def energies_from_terms(
     total = None
     if density is not None and setup.functional is not None:
         charges = np.array([setup.valence[symbol] for symbol in _symbols(atoms)])
+        core = core_density(
+            setup.core_charges, _symbols(atoms), atoms.positions, cell, density.shape
+        )
         # xc_terms takes v_xc by autograd, so it needs gradients even in an inference loop.
         with torch.inference_mode(False), torch.enable_grad():
             total = total_free_energy(
@@ -172,6 +190,7 @@ def energies_from_terms(
                 atoms.positions,
                 charges,
                 setup.functional,
+                core,
             ).total_free_energy
     return LdosEnergies(
         n_atoms=len(atoms),

@@ -6,8 +6,10 @@ E_b = sum f eps counts the Hartree and xc potential energies of the electrons on
 often (integral v_H n = 2 E_H) and E_xc must replace integral v_xc n; the ions enter by the
 Ewald sum (ewald.py). This is the Harris-Foulkes form of QE's "!    total energy" (which
 includes -TS): with QE's band energy, -TS and SCF density it reproduces QE's total
-to ~1e-4 meV/atom. Valid for norm-conserving pseudopotentials without core correction
-(pseudopotential.py).
+to ~1e-4 meV/atom. Valid for norm-conserving pseudopotentials (pseudopotential.py). With a
+nonlinear core correction n is the valence density and n_core the partial core density
+(core_charge.py): E_xc[n + n_core] and integral v_xc[n + n_core] n replace the two xc
+terms; E_H and the double counting keep the valence density (QE's convention).
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ def total_free_energy(
     positions: np.ndarray,
     charges: np.ndarray,
     functional: str,
+    core_density: np.ndarray | None = None,
 ) -> TotalEnergyTerms:
-    """Eq. (7) for a density (electrons/Angstrom^3 on the cell's grid) and ions (Angstrom, e)."""
-    xc = xc_terms(density, cell, functional)
+    """Eq. (7) for a valence density (electrons/Angstrom^3 on the cell's grid), ions (Angstrom,
+    e) and, for core-corrected pseudopotentials, the partial core density on the same grid."""
+    xc = xc_terms(density, cell, functional, core_density)
     return TotalEnergyTerms(
         band_energy=band_energy_ev,
         entropy_contribution=entropy_contribution_ev,
@@ -78,6 +82,7 @@ def free_energy_from_ldos(
     positions: np.ndarray,
     charges: np.ndarray,
     functional: str,
+    core_density: np.ndarray | None = None,
 ) -> tuple[BandTerms, TotalEnergyTerms]:
     """Everything from an LDOS (states/(eV Angstrom^3)): DOS (Eq. 5), Fermi level, E_b, -TS,
     density (Eq. 6) at that Fermi level, and the total free energy (Eq. 7).
@@ -95,5 +100,6 @@ def free_energy_from_ldos(
         positions,
         charges,
         functional,
+        core_density,
     )
     return terms, total

@@ -128,8 +128,13 @@ def _gradient_norm(density: torch.Tensor, cell_bohr: np.ndarray) -> torch.Tensor
     return torch.sqrt(sum(c**2 for c in components) + 1e-300)
 
 
-def xc_terms(density: Array, cell: np.ndarray, functional: str) -> XcTerms:
-    """E_xc and integral v_xc n (eV) of the density (electrons/Angstrom^3, (nx, ny, nz))."""
+def xc_terms(
+    density: Array, cell: np.ndarray, functional: str, core_density: np.ndarray | None = None
+) -> XcTerms:
+    """E_xc[n + n_core] and integral v_xc[n + n_core] n (eV) of the valence density n and the
+    partial core density (both electrons/Angstrom^3, (nx, ny, nz); core_charge.py): the xc
+    functional sees valence plus core, the double-counting integral runs over the valence
+    density only (QE's etxc and vtxc)."""
     if functional not in FUNCTIONALS:
         raise InputError(f"functional: {functional!r} is not one of {FUNCTIONALS}")
     given_tensor = isinstance(density, torch.Tensor)
@@ -139,7 +144,8 @@ def xc_terms(density: Array, cell: np.ndarray, functional: str) -> XcTerms:
         n = n.detach().clone().requires_grad_(True)
     cell_bohr = np.asarray(cell, dtype=np.float64) / BOHR_ANGSTROM
     voxel_bohr3 = cell_volume(cell_bohr) / n.numel()
-    n_bohr = n * BOHR_ANGSTROM**3
+    total = n if core_density is None else n + torch.as_tensor(core_density, dtype=n.dtype)
+    n_bohr = total * BOHR_ANGSTROM**3
     present = n_bohr.abs() > VANISHING_DENSITY_BOHR3
     safe = torch.where(present, n_bohr.abs(), torch.ones_like(n_bohr))
     gradient = _gradient_norm(n_bohr, cell_bohr) if functional == "pbe" else None

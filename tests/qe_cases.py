@@ -18,7 +18,7 @@ from ldos_surrogate.datagen.qe import PwSettings, QeRunner
 PSEUDO_DIR = Path("/usr/share/espresso/pseudo")
 TINY_SETTINGS = PwSettings(
     pseudo_dir=PSEUDO_DIR,
-    pseudopotential="Al.pz-vbc.UPF",
+    pseudopotentials={"Al": "Al.pz-vbc.UPF"},
     ecutwfc_ry=10.0,
     k_mesh=(4, 4, 4),
     temperature_k=298.0,
@@ -47,7 +47,7 @@ def run_tiny_al(workdir: Path) -> dict:
     atoms = tiny_atoms()
     runner = QeRunner()
     scf = dft.run_pw(atoms, TINY_SETTINGS, runner, workdir, "scf")
-    density = dft.scf_density(runner, workdir)
+    density = dft.scf_density(scf, workdir)
     shutil.copytree(dft.save_dir(workdir), workdir / "scf_save")
     nscf = dft.run_pw(atoms, TINY_SETTINGS, runner, workdir, "nscf", n_bands=8)
     return {
