@@ -248,15 +248,15 @@ def train_ours(run_dir: Path, splits, dataset: Path, overrides: list[str], seed:
 
 
 def over_seeds(runs: list[dict]) -> dict:
-    """The runs of one configuration with several seeds: each run, the per-snapshot errors and
-    the MAE as mean and spread over seeds, the mean fit time."""
-    names = list(runs[0]["test_snapshots"])
+    """The runs of one configuration with several seeds: each run, the per-snapshot errors
+    (mean over seeds) and the MAE as mean and spread over seeds, the mean fit time."""
     per_snapshot = {
         name: {
             key: float(np.mean([run["test_snapshots"][name][key] for run in runs]))
-            for key in (BAND_ERROR, TOTAL_ERROR)
+            for key, value in errors.items()
+            if value is not None
         }
-        for name in names
+        for name, errors in runs[0]["test_snapshots"].items()
     }
     summary = {"seeds": [run["seed"] for run in runs], "runs": runs}
     for key in ("band_mae_mev_per_atom", "total_mae_mev_per_atom"):

@@ -53,6 +53,13 @@ def run_quick(name: str, tmp_path: Path, *options: str) -> dict:
     return json.loads((tmp_path / "out" / f"{name}.json").read_text())
 
 
+def require_al32() -> Path:
+    """The shared 32-atom Al set, or a skip saying where it was looked for."""
+    if not (AL32 / "manifest.json").exists():
+        pytest.skip(f"the 32-atom Al set is not at {AL32}")
+    return AL32
+
+
 def test_hpo_comparison_quick(tmp_path: Path) -> None:
     payload = run_quick("hpo_comparison", tmp_path)
     methods = payload["methods"]
@@ -134,9 +141,7 @@ def test_al32_vs_mala_quick(tmp_path: Path) -> None:
     its own prediction equals this project's on the same LDOS, and every model stands beside
     the constant guess."""
     pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
-    if not (AL32 / "manifest.json").exists():
-        pytest.skip(f"the 32-atom Al set is not at {AL32}")
-    payload = run_quick("al32_vs_mala", tmp_path, "--data", str(AL32))
+    payload = run_quick("al32_vs_mala", tmp_path, "--data", str(require_al32()))
     (name,) = payload["splits"]["test"]
     mala = payload["mala"]["test_snapshots"][name]
     assert mala["band_energy_error_mev_per_atom"] == pytest.approx(
@@ -151,3 +156,26 @@ def test_al32_vs_mala_quick(tmp_path: Path) -> None:
     for model in ("mala", "ours_same", "ours_best"):
         assert payload[model]["points_per_second"] > 0
         assert math.isfinite(payload[model]["band_mae_mev_per_atom"])
+
+
+def test_al32_diagnostics_quick(tmp_path: Path) -> None:
+    """The measurements behind experiment=al32 after one epoch: the constant guess of the
+    held-out snapshots is the data set's, the band-energy error splits into energy windows
+    that add up to the error of the network they describe (its output layer solved with the
+    experiment's snapshot weight 10), few held-out points leave the training descriptor range,
+    and the predicted LDOS holds the electrons to a fraction of one of 96."""
+    payload = run_quick("al32_diagnostics", tmp_path, "--data", str(require_al32()))
+    band = "band_energy_error_mev_per_atom"
+    assert payload["constant_guess_mae"][band] == pytest.approx(23.04, abs=0.01)
+    assert payload["constant_guess_mae"]["total_free_energy_error_mev_per_atom"] == (
+        pytest.approx(12.67, abs=0.01)
+    )
+    solved = payload["solved_output_layer"]["per_snapshot"]["solved, lambda 10"]
+    for name, sources in payload["error_sources"].items():
+        windows = sources["band_energy_error_by_window_mev_per_atom"].values()
+        assert sum(windows) == pytest.approx(
+            solved[name][band], abs=0.05 + 0.02 * abs(sum(windows))
+        )
+        assert 0 <= sources["share_of_points_outside_training_range"] < 0.01
+        assert abs(sources["electron_count_error"]) < 0.5
+    assert set(payload["learning_curve"]) == {"2", "5"}
