@@ -133,10 +133,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if module.output_fit_config is not None:
         metrics |= solve_output_layer(trainer, module, best, output_dir)
         best = metrics["best_checkpoint"]
+    history = module.history  # loading the best checkpoint restores the history up to it
     if cfg.get("test") and datamodule.snapshots("test"):
         trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
         metrics |= test_metrics(module)
-    metrics["history"] = module.history
+    metrics["history"] = module.history = history
     if trainer.is_global_zero:  # one process writes the results of a DDP run
         write_results(metrics, module, datamodule, output_dir)
     for logger in loggers:

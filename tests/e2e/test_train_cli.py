@@ -121,6 +121,22 @@ def test_two_epochs_log_band_energy_error_per_epoch(two_epoch_run: Path) -> None
         assert (two_epoch_run / name).stat().st_size > 0
 
 
+def test_every_epoch_is_kept_when_an_earlier_epoch_is_tested(
+    be2_store: Path, tmp_path: Path
+) -> None:
+    """At learning rate 1e-30 (steps below float32 precision) the second epoch does not improve
+    on the first, so the first is tested: ``metrics.json`` still holds both epochs' validation
+    errors (testing the best checkpoint reloads its history, which ends at that epoch)."""
+    run_dir = tmp_path / "run"
+    result = run_train(
+        run_dir, be2_store, "trainer.max_epochs=2", "logger=csv", "model.optimizer.lr=1e-30"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = metrics_of(run_dir)
+    assert [entry["epoch"] for entry in metrics["history"]] == [0, 1]
+    assert torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=False)["epoch"] == 0
+
+
 def test_two_epochs_predict_the_band_energy(two_epoch_run: Path) -> None:
     """Two epochs of a 32x32 network place the Be2 band energy within tens of meV/atom of
     the DFT LDOS's (measured: 38 meV/atom; a network after 26 steps misses by 5 eV/atom)
