@@ -148,8 +148,8 @@ def test_al32_vs_mala_quick(tmp_path: Path) -> None:
         mala["band_energy_error_by_this_project_mev_per_atom"], abs=1e-3
     )
     constant = payload["constant_guess"]["test_snapshots"][name]
-    for model in ("ours_same", "ours_best"):
-        errors = payload[model]["test_snapshots"][name]
+    for run in (payload["ours_same"], *payload["ours_best"]["runs"]):
+        errors = run["test_snapshots"][name]
         assert errors["constant_band_energy_error_mev_per_atom"] == pytest.approx(
             constant["constant_band_energy_error_mev_per_atom"]
         )
