@@ -5,7 +5,7 @@ among them). For each dimension in turn, every value is trained with the others 
 current best (``repeats`` seeds each, the loss their mean); the value with the lowest loss
 is kept and the search moves to the next dimension. A combination trained before is not
 trained again. Trial numbers follow the order of evaluation, so running the same search
-again resumes it from ``results.csv``.
+again resumes it from its study, and every worker of the search plans the same trials.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ chosen levels is trained too, unless it is one of the rows: it is the search's a
 experiment.
 
 Trials are numbered in row order (distinct rows only), the chosen combination last, so
-running the same search again resumes it from ``results.csv``.
+running the same search again resumes it from its study.
 """
 
 from __future__ import annotations
