@@ -95,7 +95,7 @@ def optimize(
     sampler = settings.sampler or optuna.samplers.TPESampler(seed=runner.seeds[0])
     sampling = study.sampling(sampler)
     runner.progress.seen(study.results(planned=False))
-    failures, waiting_shown = 0, False
+    failures = 0
     while failures < settings.n_trials:
         # a failed trial does not count towards n_trials: one more is run in its place
         runner.progress.plan(trials_before + settings.n_trials + failures)
@@ -107,12 +107,9 @@ def optimize(
         running = states.count(TrialState.RUNNING)
         free = settings.n_trials - finished - running
         if free <= 0:
-            if not waiting_shown:
-                runner.progress.waiting(running)
-                waiting_shown = True
+            runner.progress.waiting(running)
             time.sleep(study.settings.poll_interval)
             continue
-        waiting_shown = False
         with quiet_optuna():
             trials = [sampling.ask(distributions) for _ in range(min(study.settings.n_jobs, free))]
         with study.heartbeats([trial.number for trial in trials]):

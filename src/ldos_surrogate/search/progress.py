@@ -40,6 +40,7 @@ class Progress:
         self.planned = {SCORED: 0, TRAINED: 0}
         self.done: dict[int, str] = {}  # trial number -> kind
         self.seconds: dict[str, list[float]] = {SCORED: [], TRAINED: []}
+        self.waited_for = 0  # how many trials the last waiting line named
 
     @property
     def total(self) -> int:
@@ -72,9 +73,12 @@ class Progress:
         return line
 
     def waiting(self, trials: int) -> None:
-        """Say that this worker waits for ``trials`` trials that other workers run."""
-        line = f"[{self.name}] waiting for {trials} trials run by other workers"
-        print(line, file=self.stream, flush=True)
+        """Say that this worker waits for ``trials`` trials that other workers run (once, until
+        that number changes)."""
+        if trials != self.waited_for:
+            line = f"[{self.name}] waiting for {trials} trials run by other workers"
+            print(line, file=self.stream, flush=True)
+        self.waited_for = trials
 
     def _rest(self) -> str:
         """The estimate of the time left (module docstring)."""

@@ -17,7 +17,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn
@@ -77,11 +76,6 @@ class TrialRunner:
         return str(self.config.search.name)
 
     @property
-    def sweep_dir(self) -> Path:
-        """The search folder (``hydra.sweep.dir``)."""
-        return Path(self.config.hydra.sweep.dir)
-
-    @property
     def metric(self) -> str:
         """The config's ``optimized_metric``: each trained trial's loss."""
         return str(self.config.optimized_metric)
@@ -133,7 +127,6 @@ class TrialRunner:
         stored as Optuna parameters."""
         wanted = {number: dict(params) for number, params in trials}
         dimensions = self.space.params if dimensions is None else dimensions
-        waiting_shown = False
         while True:
             results, waiting = self.study.plan(wanted, dimensions)
             self.progress.seen(results.values())
@@ -141,9 +134,7 @@ class TrialRunner:
                 return [results[number] for number in wanted]
             taken = self.study.take(wanted, self.study.settings.n_jobs)
             if not taken:
-                if not waiting_shown:
-                    self.progress.waiting(len(wanted) - len(results))
-                    waiting_shown = True
+                self.progress.waiting(len(wanted) - len(results))
                 time.sleep(self.study.settings.poll_interval)
                 continue
             with self.study.heartbeats([copy.number for copy in taken]):

@@ -1,32 +1,23 @@
 """The study of a search: where every trial of every method lives, and how workers share it.
 
-Each search keeps all its trials in one Optuna study (``study_name``, default ``search.name``)
-in ``storage``, whichever the method: NASWOT candidates, ACSD points, OAT rows, direct-search
-values, the trainings that follow them, Optuna's sampled trials. Several workers (processes, on
-one host or many) with the same study share the search through the storage alone:
+Each search keeps all its trials in one Optuna study, whichever the method: NASWOT candidates,
+ACSD points, OAT rows, direct-search values, the trainings that follow them, Optuna's sampled
+trials. Workers (processes, on one host or many) with the same study share the search through
+its storage alone (`StudySettings`: SQLite, Optuna's journal file, PostgreSQL). A trial holds
+the user attributes ``params`` (all its hyperparameters, JSON values), ``result`` (status,
+losses, score, wall time, seeds, worker: written as it ends) and, for planned trials, ``trial``
+(its number in the search; Optuna's number otherwise). Its value is the loss of a training, or
+the score of a training-free trial.
 
-- ``null``: the SQLite file ``optuna.db`` in the search folder (one machine);
-- ``journal``: Optuna's journal file ``optuna.journal`` in the search folder, or
-  ``journal:<path>`` (a shared file system, e.g. NFS, without a database server);
-- an SQLAlchemy URL, e.g. ``postgresql+psycopg://user:password@host/db`` (several hosts).
-
-A trial of the study holds the user attributes ``params`` (all its hyperparameters, JSON
-values), ``result`` (status, losses, score, wall time, seeds, worker: written as it ends) and,
-for planned trials, ``trial`` (its number in the search; Optuna's own trials are numbered by
-Optuna). Its value is the loss of a training, or the score of a training-free trial.
-
-Planned trials (a method's list of what to run next) are added as waiting trials once; a worker
-takes one by switching it to running, which the storage grants to one worker only. While it
-works, the worker records a heartbeat every ``heartbeat_interval`` seconds; a running trial
-without one for ``grace_period`` seconds (its worker died) is failed by the next worker that
-looks and queued again with the same hyperparameters (Optuna's stale-trial retry), at most
-``max_retry`` times; after that it counts as failed. Two workers that find a planned trial
-missing at the same moment both add it: the copy with the lower number is run, the other is
-failed, unrun, as ``duplicate_of`` it when taken.
-
-Heartbeats need an RDB storage (SQLite, PostgreSQL, MySQL): Optuna's journal storage has none,
-so there a killed worker's trial stays running; once no worker runs, ``retry_running: true``
-fails and queues again every running trial.
+Planned trials (what a method runs next) are added as waiting trials once; a worker takes one
+by switching it to running, which the storage grants to one worker only. While it works, the
+worker records a heartbeat every ``heartbeat_interval`` seconds; a running trial without one
+for ``grace_period`` seconds (its worker died) is failed by the next worker that looks and
+queued again with the same hyperparameters (Optuna's stale-trial retry), at most ``max_retry``
+times; after that it counts as failed. Two workers that find a planned trial missing at the
+same moment both add it: the copy with the lower number runs, the other is failed, unrun, as
+its ``duplicate_of`` when taken. Heartbeats need an RDB storage: Optuna's journal storage has
+none, so there a killed worker's trial stays running until ``retry_running`` queues it again.
 
 Beyond the public `optuna.Study`, this module calls Optuna's storage interface (`take`,
 `record`, heartbeats) and `_immediate_sqlite_transactions`; ``tests/search/test_study.py``
@@ -43,7 +34,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -65,7 +56,7 @@ from sqlalchemy import event
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
 from ldos_surrogate.search.results import TrialResult
-from ldos_surrogate.search.space import Param, encode
+from ldos_surrogate.search.space import Param, encode, signature
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +83,10 @@ STATES = {  # a result's status -> the state of its study trial
 class StudySettings:
     """Where a search's study lives and how its workers share it (every sweeper has these keys).
 
-    storage: None (SQLite ``optuna.db`` in the search folder), ``journal`` or
-        ``journal:<path>``, or an RDB URL (module docstring).
+    storage: None: the SQLite file ``optuna.db`` in the search folder (one machine);
+        ``journal``: Optuna's journal file ``optuna.journal`` there, or ``journal:<path>`` (a
+        shared file system without a database server); or an SQLAlchemy URL, e.g.
+        ``postgresql+psycopg://user:password@host/db`` (several hosts).
     study_name: None: ``search.name``.
     n_jobs: trials a worker takes at once and launches as one batch (concurrently under a
         parallel Hydra launcher, one after another under the basic one).
@@ -312,15 +305,25 @@ class SearchStudy:
 
     @contextmanager
     def heartbeats(self, numbers: Sequence[int]) -> Iterator[None]:
-        """Record the heartbeats of trials ``numbers`` while the block runs (RDB storages)."""
+        """Record the heartbeats of trials ``numbers`` now and every heartbeat interval (in a
+        thread) while the block runs (RDB storages)."""
         trial_ids = [self._trial_id(number) for number in numbers] if self.heartbeat else []
+        stop = threading.Event()
 
         def beat() -> None:
-            for trial_id in trial_ids:
-                self.storage.record_heartbeat(trial_id)
+            while True:
+                for trial_id in trial_ids:
+                    self.storage.record_heartbeat(trial_id)
+                if stop.wait(self.settings.heartbeat_interval):
+                    return
 
-        with heartbeat(beat, self.settings.heartbeat_interval):
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
             yield
+        finally:
+            stop.set()
+            thread.join()
 
     def retry_running(self) -> None:
         """Fail every running trial and queue it again (``retry_running``)."""
@@ -363,9 +366,7 @@ class SearchStudy:
 
 def _differ(stored: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
     """Whether two trials' hyperparameters differ (compared in override syntax)."""
-    return stored.keys() != params.keys() or any(
-        encode(stored[k]) != encode(v) for k, v in params.items()
-    )
+    return stored.keys() != params.keys() or signature(stored) != signature(params)
 
 
 def open_study(
@@ -403,7 +404,7 @@ def open_study(
 
 
 def _storage(url: str, sweep_dir: Path, settings: StudySettings) -> BaseStorage:
-    """The storage named by ``url`` (module docstring); RDB storages with heartbeats."""
+    """The storage named by ``url`` (`StudySettings.storage`); RDB storages with heartbeats."""
     if url == JOURNAL or url.startswith(f"{JOURNAL}:"):
         path = url.removeprefix(JOURNAL).removeprefix(":") or str(sweep_dir / JOURNAL_FILE)
         return JournalStorage(JournalFileBackend(path))
@@ -442,25 +443,6 @@ def _immediate_sqlite_transactions(storage: RDBStorage) -> None:
     event.listen(storage.engine, "connect", no_driver_transactions)
     event.listen(storage.engine, "begin", begin_immediate)
     storage.engine.dispose()  # connections opened so far begin their transactions deferred
-
-
-@contextmanager
-def heartbeat(beat: Callable[[], None], interval: float) -> Iterator[None]:
-    """Call ``beat`` now and every ``interval`` seconds (in a thread) while the block runs."""
-    stop = threading.Event()
-
-    def beating() -> None:
-        beat()
-        while not stop.wait(interval):
-            beat()
-
-    thread = threading.Thread(target=beating, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @contextmanager
