@@ -1,32 +1,19 @@
 """The study of a search: where every trial of every method lives, and how workers share it.
 
-Each search keeps all its trials in one Optuna study, whichever the method: NASWOT candidates,
-ACSD points, OAT rows, direct-search values, the trainings that follow them, Optuna's sampled
-trials. Workers (processes, on one host or many) with the same study share the search through
-its storage alone (`StudySettings`: SQLite, Optuna's journal file, PostgreSQL). A trial holds
-the user attributes ``params`` (all its hyperparameters, JSON values), ``result`` (status,
-losses, score, wall time, seeds, worker: written as it ends) and, for planned trials, ``trial``
-(its number in the search; Optuna's number otherwise). Its value is the loss of a training, or
-the score of a training-free trial.
+Each search keeps all its trials in one Optuna study (`StudySettings`: SQLite, Optuna's journal
+file, PostgreSQL), and its workers share the search through that storage alone. A trial holds
+the user attributes ``params`` (its hyperparameters), ``result`` (a `TrialResult` without
+them, plus the ``worker``) and, for planned trials, ``trial`` (its number in the search);
+its value is a training's loss or a training-free score. Planned trials are added as waiting
+trials, taken by one worker each, failed by heartbeat and queued again when their worker dies;
+of two copies added at once the lower-numbered runs (`SearchStudy`; ``docs/parallel.md``).
 
-Planned trials (what a method runs next) are added as waiting trials once; a worker takes one
-by switching it to running, which the storage grants to one worker only. While it works, the
-worker records a heartbeat every ``heartbeat_interval`` seconds; a running trial without one
-for ``grace_period`` seconds (its worker died) is failed by the next worker that looks and
-queued again with the same hyperparameters (Optuna's stale-trial retry), at most ``max_retry``
-times; after that it counts as failed. Two workers that find a planned trial missing at the
-same moment both add it: the copy with the lower number runs, the other is failed, unrun, as
-its ``duplicate_of`` when taken. Heartbeats need an RDB storage: Optuna's journal storage has
-none, so there a killed worker's trial stays running until ``retry_running`` queues it again.
-
-Beyond the public `optuna.Study`, this module calls Optuna's storage interface (`take`,
-`record`, heartbeats) and `_immediate_sqlite_transactions`; ``tests/search/test_study.py``
-checks the behaviour relied on.
+The one reach beyond Optuna's documented API is `_immediate_sqlite_transactions` (the RDB
+storage's ``engine``); ``tests/search/test_study.py`` checks what the searches rely on.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import random
@@ -48,7 +35,13 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage, fail_stale_trials
+from optuna.storages import (
+    BaseStorage,
+    JournalStorage,
+    RDBStorage,
+    RetryHeartbeatStaleTrialCallback,
+    fail_stale_trials,
+)
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import event
@@ -67,7 +60,7 @@ PLAN, PARAMS, RESULT, DUPLICATE = "trial", "params", "result", "duplicate_of"  #
 WAIT_POLL_S = 1.0  # how often a worker waiting for other workers' trials looks again
 # Errors of workers creating the storage's tables at the same moment (SQLite, PostgreSQL):
 # the tables exist when the loser tries again.
-CONCURRENT_CREATION = ("already exists", "duplicate key")
+CONCURRENT_CREATION = ("already exists", "UNIQUE constraint failed", "duplicate key")
 STORAGE_ATTEMPTS = 3
 SQLITE_BUSY_TIMEOUT_S = 60
 TUPLES = ("losses", "seeds", "score_parts")  # TrialResult fields stored as JSON lists
@@ -83,19 +76,13 @@ STATES = {  # a result's status -> the state of its study trial
 class StudySettings:
     """Where a search's study lives and how its workers share it (every sweeper has these keys).
 
-    storage: None: the SQLite file ``optuna.db`` in the search folder (one machine);
-        ``journal``: Optuna's journal file ``optuna.journal`` there, or ``journal:<path>`` (a
-        shared file system without a database server); or an SQLAlchemy URL, e.g.
-        ``postgresql+psycopg://user:password@host/db`` (several hosts).
-    study_name: None: ``search.name``.
-    n_jobs: trials a worker takes at once and launches as one batch (concurrently under a
-        parallel Hydra launcher, one after another under the basic one).
-    heartbeat_interval: seconds between a working worker's heartbeats.
-    grace_period: seconds without a heartbeat after which a running trial counts as stale
-        (None: twice the interval).
-    max_retry: how often a stale trial is queued again.
-    retry_running: at start, fail and queue again every trial the study holds as running (for
-        a storage without heartbeats, when no other worker runs).
+    storage: None: SQLite ``optuna.db`` in the search folder; ``journal`` (``optuna.journal``
+        there) or ``journal:<path>``: Optuna's journal file; or an SQLAlchemy URL (PostgreSQL).
+    study_name: None: ``search.name``. n_jobs: trials a worker takes at once, launched as one
+    batch. heartbeat_interval, grace_period (None: twice the interval): seconds between
+    heartbeats, and without one before a running trial is stale. max_retry: how often a stale
+    trial is queued again. retry_running: at start, fail and queue again every running trial
+    (a storage without heartbeats, when no other worker runs).
     """
 
     storage: str | None = None
@@ -328,7 +315,7 @@ class SearchStudy:
     def retry_running(self) -> None:
         """Fail every running trial and queue it again (``retry_running``)."""
         with quiet_optuna():
-            retry = _RetryStaleTrial(max_retry=self.settings.max_retry)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=self.settings.max_retry)
             for trial in self.trials():
                 if trial.state == TrialState.RUNNING:
                     self.study.tell(trial.number, state=TrialState.FAIL)
@@ -415,7 +402,7 @@ def _storage(url: str, sweep_dir: Path, settings: StudySettings) -> BaseStorage:
             engine_kwargs={"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}} if sqlite else None,
             heartbeat_interval=settings.heartbeat_interval,
             grace_period=settings.stale_after,
-            **{_STALE_CALLBACK_ARGUMENT: _RetryStaleTrial(max_retry=settings.max_retry)},
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(settings.max_retry),
         )
     if sqlite:
         _immediate_sqlite_transactions(storage)
@@ -423,15 +410,12 @@ def _storage(url: str, sweep_dir: Path, settings: StudySettings) -> BaseStorage:
 
 
 def _immediate_sqlite_transactions(storage: RDBStorage) -> None:
-    """Make every transaction of an SQLite ``storage`` take the database's write lock as it
-    begins (``BEGIN IMMEDIATE``), so that a read and the write that depends on it are one step.
-
-    Optuna's RDB storage takes a waiting trial by reading its state and writing ``RUNNING``.
-    Python's sqlite3 driver runs that read outside the write transaction, so two processes can
-    both take one trial (measured with Optuna 5.0: 4 processes taking 200 waiting trials took 3
-    of them twice; none with this). The recipe is SQLAlchemy's for pysqlite ("Serializable
-    isolation / Savepoints / Transactional DDL"); it reaches the storage's ``engine``, an
-    attribute Optuna does not document.
+    """Make every transaction of an SQLite ``storage`` take the write lock as it begins
+    (``BEGIN IMMEDIATE``): Optuna takes a waiting trial by reading its state and writing
+    ``RUNNING``, and Python's sqlite3 driver runs that read outside the write transaction, so
+    two processes could take one trial (Optuna 5.0: 4 processes, 200 trials, 3 taken twice;
+    none with this). SQLAlchemy's recipe for pysqlite ("Serializable isolation / Savepoints /
+    Transactional DDL"), on the storage's ``engine``, an attribute Optuna does not document.
     """
 
     def no_driver_transactions(connection: Any, _: Any) -> None:
@@ -448,22 +432,8 @@ def _immediate_sqlite_transactions(storage: RDBStorage) -> None:
 @contextmanager
 def quiet_optuna() -> Iterator[None]:
     """Silence Optuna's notes on what this module uses on purpose: the experimental heartbeat
-    API, the deprecated retry callback's name, heartbeats outside Study.optimize."""
+    API, heartbeats outside Study.optimize."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
-        warnings.simplefilter("ignore", FutureWarning)
         warnings.filterwarnings("ignore", message="Heartbeat of storage", category=UserWarning)
         yield
-
-
-# Optuna 4.9 renamed the stale-trial retry (RetryFailedTrialCallback ->
-# RetryHeartbeatStaleTrialCallback, RDBStorage's failed_trial_callback ->
-# heartbeat_stale_trial_callback); both spellings work up to Optuna 6.
-_RetryStaleTrial = getattr(
-    optuna.storages, "RetryHeartbeatStaleTrialCallback", optuna.storages.RetryFailedTrialCallback
-)
-_STALE_CALLBACK_ARGUMENT = (
-    "heartbeat_stale_trial_callback"
-    if "heartbeat_stale_trial_callback" in inspect.signature(RDBStorage).parameters
-    else "failed_trial_callback"
-)
