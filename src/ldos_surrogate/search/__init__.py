@@ -3,19 +3,14 @@ function of train.py (or a training-free score), run as a Hydra sweeper by ``sea
 "Eq. N" and "seed Eq. N" are the equations of the seed paper (Fiedler et al., Mach. Learn.:
 Sci. Technol. 3, 045008 (2022); all references: the docstring of `ldos_surrogate`).
 
-The shared framework:
-
-- `space`: search spaces in Hydra's override grammar (choice, range, interval, tag(log)).
-- `runner`: `TrialRunner` composes a trial's config, trains it through Hydra's launcher
-  (one job per seed, ``repeats`` seeds, loss = mean of ``optimized_metric``) and records it;
-  ``planned`` runs a method's planned trials, each once among the workers of a search.
-- `study`: the search's Optuna study, where every trial of every method lives and through
-  which any number of workers share the search (SQLite, journal file or PostgreSQL).
-- `results`: `TrialResult`, `SearchOutcome`, ``results.csv`` (the study's export, one row per
-  trial), the summary table.
-- `experiment`: the best trial as ``conf/experiment/<search.name>.yaml``.
-- `sweeper`: `SearchSweeper`, the Hydra Sweeper base class doing all of the above around a
-  method.
+The shared framework: `space` (search spaces in Hydra's override grammar: choice, range,
+interval, tag(log)); `runner` (`TrialRunner` composes a trial's config, trains it through
+Hydra's launcher, one job per seed, loss = mean of ``optimized_metric``, and records it;
+``planned`` runs a method's planned trials, each once among the workers of a search); `study`
+(the search's Optuna study, where every trial of every method lives and through which any
+number of workers share the search); `results` (`TrialResult`, `SearchOutcome`,
+``results.csv``, the summary table); `experiment` (the best trial as an experiment file);
+`sweeper` (`SearchSweeper`, the Hydra Sweeper base class doing all of this around a method).
 
 How a method plugs in:
 

@@ -36,9 +36,8 @@ The chosen descriptor is then trained once (``repeats`` seeds) with the config's
 is written as the config ``descriptor/<search.name>.yaml`` (``python train.py
 descriptor=<name>``; in the search folder and the user configs, as the experiment is), and
 the trained trial as the experiment. The sweep points are trials 0 ... n-1 (status ``scored``,
-score = ACSD, with the ACSD of each training snapshot), the training trial n. Workers of one
-search split the sweep points (each point's descriptors computed by one of them) and read the
-others' ACSD values from the study.
+score = ACSD, with the ACSD of each training snapshot), the training trial n; the workers of
+a search split the points and read each other's ACSD values from the study.
 """
 
 from __future__ import annotations

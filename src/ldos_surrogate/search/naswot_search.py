@@ -7,10 +7,9 @@ highest-scoring one is trained, with the training hyperparameters of the config.
 Optimized: the same, then a reduced Optuna study over the training hyperparameters (learning
 rate, batch size, patience, ...) with that architecture fixed (`optuna_search`).
 
-The scored architectures are trials 0 ... n-1 (status ``scored``, the score S' the study
-trial's value), the training of the best one is trial n, the Optuna trials follow. Workers of
-one search split the scoring (each architecture scored once) and the training; all of them
-then know every score and choose the same architecture.
+The scored architectures are trials 0 ... n-1 (status ``scored``, value S'), the training of
+the best one is trial n, the Optuna trials follow; the workers of a search split the scoring
+and all choose the same architecture.
 """
 
 from __future__ import annotations

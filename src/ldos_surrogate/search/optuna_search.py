@@ -1,14 +1,11 @@
-"""Optuna search by ask/tell (optuna >= 4): TPE by default, resumable, with stale-trial retry.
+"""Optuna search by ask/tell: TPE by default, resumable, shared by any number of workers.
 
-Each trial asks the sampler for values of the search dimensions (mapped to Optuna
-distributions by `ldos_surrogate.search.study.distribution`), trains them (mean loss over the
-repeats) and tells the search's study, so running the same command again resumes it: the
-search continues until the study holds ``n_trials`` finished (complete or pruned) trials of its
-sampler. Several workers (processes or machines) share the study: each counts the trials the
-others are running as taken and waits for them rather than exceed ``n_trials`` (counting and
-asking are two steps: workers asking in the same instant can add a trial or two, never run one
-twice). A trial whose worker died is failed by the next worker that looks and retried with the
-same values (`ldos_surrogate.search.study`).
+Each trial asks the sampler for values of the search dimensions (Optuna distributions:
+`ldos_surrogate.search.study.distribution`), trains them (mean loss over the repeats) and tells
+the search's study, until the study holds ``n_trials`` finished (complete or pruned) sampled
+trials. Trials other workers run count as taken: a worker waits for them rather than exceed
+``n_trials`` (counting and asking are two steps, so workers asking in the same instant can add
+a trial or two, never run one twice).
 """
 
 from __future__ import annotations
@@ -161,11 +158,8 @@ def run_optuna(
     """The whole Optuna search over the runner's space (``key`` names the settings)."""
     settings.check(key)
     results = optimize(runner.study, runner, runner.space.params, settings, prune=pruner)
-    if pruner is None:
-        return SearchOutcome(results, best_of(results, settings))
-    return SearchOutcome(
-        results, best_of(results, settings), [pruner.summary(results)], score_rank_view(results)
-    )
+    notes, view = ([pruner.summary(results)], score_rank_view(results)) if pruner else ([], None)
+    return SearchOutcome(results, best_of(results, settings), notes, view)
 
 
 def best_of(results: Sequence[TrialResult], settings: OptunaSettings) -> TrialResult | None:

@@ -5,10 +5,9 @@ seed (``seed = config seed + repeat``) with the task function of ``search.py``, 
 ``ldos_surrogate.tasks.train``; its loss is the mean over seeds of ``optimized_metric``. Each
 job runs in ``<sweep dir>/trial_<number>/seed_<seed>``. A trial whose loss is not finite (NaN,
 or inf: a prediction that cannot hold the electrons) is recorded as failed, so that no method
-chooses it. Every trial ends in the search's study (`ldos_surrogate.search.study`): a planned
-trial that the study already holds finished (another worker's, or an earlier run's) is read
-back instead of run again. Each trial this worker finishes prints its progress line
-(`ldos_surrogate.search.progress`).
+chooses it. Every trial ends in the search's study (`ldos_surrogate.search.study`), where a
+planned trial already finished (by another worker, or an earlier run) is read back, not run
+again; each trial this worker finishes prints its line (`ldos_surrogate.search.progress`).
 """
 
 from __future__ import annotations
