@@ -24,6 +24,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from search_workers import ACTIVE, METRIC, Workspace, stop
 from study_storages import storage_setting
 
@@ -146,7 +147,7 @@ def test_a_worker_killed_mid_trial_loses_nothing(tmp_path: Path, method: str, ki
         for t in trials
         if finished.get(t.number)
         and (
-            t.system_attrs.get("failed_trial") == killed.number
+            RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number
             or (PLAN in t.user_attrs and t.user_attrs[PLAN] == killed.user_attrs.get(PLAN))
         )
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from study_storages import storage_setting
 
@@ -133,7 +134,7 @@ def test_a_trial_whose_worker_died_is_queued_again_and_run_once(tmp_path: Path) 
     assert (results, waiting) == ({}, True)
     failed, retry = study.trials()
     assert failed.state == TrialState.FAIL and retry.state == TrialState.WAITING
-    assert retry.system_attrs["failed_trial"] == dead.number
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == dead.number
     assert retry.params == failed.params and retry.user_attrs == {PLAN: 0, PARAMS: wanted[0]}
 
     (again,) = study.take(wanted, 1)
