@@ -1,19 +1,23 @@
 """One search run by 1 worker, then by 2 workers at once: wall time for the same trials.
 
 Each worker is a ``search.py`` process (the basic launcher, one torch thread) on the shipped Al
-data set (2 training snapshots, 1 validation snapshot, --epochs epochs per trial). Methods:
+data set (2 training snapshots, 1 validation snapshot, --epochs epochs per trial). The workers
+share the search through its study alone (the SQLite file ``optuna.db`` in the search folder):
 
-- ``optuna``: the workers share one SQLite study (``optuna.db`` in the search folder) and take
-  trials until the study holds --trials finished ones;
+- ``optuna``: trials taken until the study holds --trials finished ones;
 - ``oat``: the 16 rows of an orthogonal array over 4 widths x 4 learning rates, then the
-  chosen levels, split among the workers by claims;
-- ``naswot``: 12 architectures scored (1024 grid points, 10 initialisations each), split by
-  claims, then the best one trained.
+  chosen levels;
+- ``naswot``: 12 architectures scored (1024 grid points, 10 initialisations each), then the
+  best one trained;
+- ``direct``: 4 learning rates, then 3 more widths at the best rate;
+- ``acsd``: 8 descriptor settings (4 cutoffs x 2 twojmax, descriptors of both training
+  snapshots computed for each), then the chosen one trained.
 
 The 1-worker search is the baseline, run first in the same invocation; each search starts
-from an empty folder. The time is from the start of the first process to the exit of the
-last one (Python and Lightning start-up included: that is what a user waits for). Every
-search must end with each trial in ``results.csv`` exactly once.
+from an empty folder (descriptor cache included). The time is from the start of the first
+process to the exit of the last one (Python and Lightning start-up included: that is what a
+user waits for). Every search must end with each trial finished exactly once in the study and
+no trial started twice.
 
     .venv/bin/python benchmarks/parallel_search.py [--method optuna] [--trials 8] [--epochs 8] [--workers 2]
 """
@@ -21,7 +25,6 @@ search must end with each trial in ``results.csv`` exactly once.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -31,6 +34,8 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
+
+from ldos_surrogate.search.study import DUPLICATE, trial_result
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = """# @package _global_
@@ -57,14 +62,26 @@ METHODS = {
       model.network.layer_widths: choice([null,16,null],[null,32,null],[null,64,null])
       model.network.activations: choice(ReLU,Tanh,Sigmoid,LeakyReLU)
 """,
+    "direct": """    repeats: 1
+    params:
+      model.optimizer.lr: choice(3e-3,6e-3,1e-2,2e-2)
+      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,64,null],[null,32,32,null])
+""",
+    "acsd": """    n_points: 200
+    params:
+      descriptor.rcut: choice(2.0,3.0,4.0,5.0)
+      descriptor.twojmax: choice(2,4)
+""",
 }
+# the config's network trains to a finite loss in a few epochs at this rate (naswot, acsd)
+RATE = "model.optimizer.lr=1e-2"
 
 
-def search(root: Path, method: str, workers: int, trials: int, epochs: int) -> dict:
+def search(root: Path, method: str, workers: int, trials_wanted: int, epochs: int) -> dict:
     """Run ``workers`` search processes on one new search; return time and trial counts."""
     conf = root / "conf"
     (conf / "hparams_search").mkdir(parents=True)
-    text = HEADER.format(sweeper=method) + METHODS[method].format(trials=trials)
+    text = HEADER.format(sweeper=method) + METHODS[method].format(trials=trials_wanted)
     (conf / "hparams_search" / "bench.yaml").write_text(text)
     command = [
         sys.executable,
@@ -74,6 +91,8 @@ def search(root: Path, method: str, workers: int, trials: int, epochs: int) -> d
         f"paths.log_dir={root / 'logs'}",
         f"search.experiment_dir={conf / 'experiment'}",
         "search.name=bench",
+        f"data.cache_dir={root / 'descriptor_cache'}",
+        *([RATE] if method in ("naswot", "acsd") else []),
         "data.train=[snapshot_0000,snapshot_0001]",
         "data.val=[snapshot_0005]",
         "data.test=[]",
@@ -97,21 +116,21 @@ def search(root: Path, method: str, workers: int, trials: int, epochs: int) -> d
     if any(codes):
         raise RuntimeError(f"a worker failed ({codes}); see {root}/worker_*.log")
     sweep = root / "logs" / "search" / "bench"
-    with (sweep / "results.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    numbers = [row["trial"] for row in rows]
-    if len(set(numbers)) != len(numbers):
-        raise RuntimeError(f"a trial was run twice: {sorted(numbers)}; see {sweep}")
-    if method == "optuna":
-        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{sweep / 'optuna.db'}")
-        complete = sum(t.state == TrialState.COMPLETE for t in study.trials)
-        if complete != len(rows):
-            raise RuntimeError(f"{complete} complete trials in the study, {len(rows)} rows")
+    trials = optuna.load_study(
+        study_name="bench", storage=f"sqlite:///{sweep / 'optuna.db'}"
+    ).trials
+    results = [result for result in map(trial_result, trials) if result]
+    numbers = sorted(result.trial for result in results)
+    run_once = [t for t in trials if DUPLICATE not in t.user_attrs]  # duplicates never ran
+    if len(set(numbers)) != len(numbers) or len(results) != len(run_once):
+        raise RuntimeError(f"a trial ran twice or did not finish: {numbers}; see {sweep}")
+    if method == "optuna" and sum(t.state == TrialState.COMPLETE for t in trials) != trials_wanted:
+        raise RuntimeError(f"not {trials_wanted} complete trials in the study; see {sweep}")
     return {
         "seconds": seconds,
-        "trials": len(rows),
-        "trained": sum(row["status"] == "complete" for row in rows),
-        "trial_seconds": sum(float(row["wall_seconds"]) for row in rows),
+        "trials": len(results),
+        "trained": sum(result.status == "complete" for result in results),
+        "trial_seconds": sum(result.wall_seconds for result in results),
     }
 
 
@@ -124,11 +143,15 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     results = {}
+    load_before = os.getloadavg()[0]
     for workers in (1, args.workers):
         with tempfile.TemporaryDirectory() as scratch:
             results[workers] = search(Path(scratch), args.method, workers, args.trials, args.epochs)
     baseline = results[1]["seconds"]
-    print(f"{args.method}: {args.epochs} epochs per training, {os.cpu_count()} CPU cores")
+    print(
+        f"{args.method}: {args.epochs} epochs per training, {os.cpu_count()} CPU cores, load "
+        f"average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
     print("workers | wall s | trials (each once) | trained | sum of trial s | speed-up")
     print("---|---|---|---|---|---")
     for workers, result in results.items():

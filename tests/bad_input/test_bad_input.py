@@ -41,8 +41,9 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.store import read_snapshot
 from ldos_surrogate.search.experiment import ConfigOutput
-from ldos_surrogate.search.optuna_search import OptunaSettings, open_study
+from ldos_surrogate.search.optuna_search import OptunaSettings
 from ldos_surrogate.search.space import check_keys_exist, parse_space
+from ldos_surrogate.search.study import StudySettings, open_study
 from ldos_surrogate.search.sweeper import PARAMS_KEY, SETTINGS_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -380,32 +381,50 @@ CASES: dict[str, tuple[int, str, Action]] = {
     "storage-not-a-url": (
         2,
         "error: hydra.sweeper.storage: cannot open 'notaurl': Could not parse SQLAlchemy URL",
-        lambda i: open_study(OptunaSettings(storage="notaurl"), i.tmp, "s", 0, SETTINGS_KEY),
+        lambda i: open_study(
+            StudySettings(storage="notaurl"), i.tmp, "s", "minimize", (), SETTINGS_KEY
+        ),
     ),
     "storage-folder-missing": (
         2,
         "(sqlite3.OperationalError) unable to open database file",
         lambda i: open_study(
-            OptunaSettings(storage=f"sqlite:///{i.tmp}/no/such/folder/optuna.db"),
+            StudySettings(storage=f"sqlite:///{i.tmp}/no/such/folder/optuna.db"),
             i.tmp,
             "s",
-            0,
+            "minimize",
+            (),
             SETTINGS_KEY,
         ),
     ),
     "storage-no-server": (
         2,
         'connection to server at "127.0.0.1", port 1 failed: Connection refused',
-        lambda i: open_study(OptunaSettings(storage=NO_SERVER), i.tmp, "s", 0, SETTINGS_KEY),
+        lambda i: open_study(
+            StudySettings(storage=NO_SERVER), i.tmp, "s", "minimize", (), SETTINGS_KEY
+        ),
     ),
     "storage-driver-missing": (
         2,
         "Failed to import DB access module for the specified storage URL",
         lambda i: open_study(
-            OptunaSettings(storage="mysql://user:secret@127.0.0.1:1/db"),
+            StudySettings(storage="mysql://user:secret@127.0.0.1:1/db"),
             i.tmp,
             "s",
-            0,
+            "minimize",
+            (),
+            SETTINGS_KEY,
+        ),
+    ),
+    "storage-journal-folder-missing": (
+        2,
+        "error: hydra.sweeper.storage: cannot open 'journal:",
+        lambda i: open_study(
+            StudySettings(storage=f"journal:{i.tmp}/no/such/folder/optuna.journal"),
+            i.tmp,
+            "s",
+            "minimize",
+            (),
             SETTINGS_KEY,
         ),
     ),
@@ -417,7 +436,7 @@ CASES: dict[str, tuple[int, str, Action]] = {
     "grace-period": (
         2,
         "error: hydra.sweeper.grace_period: must exceed heartbeat_interval (60 s), got 10",
-        lambda i: OptunaSettings(grace_period=10).check(SETTINGS_KEY),
+        lambda i: StudySettings(grace_period=10).check(SETTINGS_KEY),
     ),
     "direction": (
         2,

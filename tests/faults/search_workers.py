@@ -1,17 +1,18 @@
 """Several ``search.py`` processes working on one search (a plain module, imported as
 ``search_workers``): the shipped Al data, 2 training snapshots, 1 validation snapshot,
-2 epochs per trial, CSV logs, one torch thread per process. The search method is an Optuna
-study unless a test gives its own method file.
+2 epochs per trial, CSV logs, one torch thread per process.
 
-Every worker gets the same ``search.name`` (so the same search folder, ``results.csv`` and,
-by default, the SQLite study ``optuna.db`` in it) and its own log file. A worker that should
-die mid-trial gets the `kill_at_batch.KillAtBatch` callback (`kill_in_first_trial`).
+A `Workspace` is one working directory with its own search folder and method file; workers of
+one search run in one workspace (one machine) or in several that share nothing but the study's
+storage URL (machines that share only a database server). A worker that should die mid-trial
+gets the `kill_at_batch.KillAtBatch` callback (`Workspace.doomed_overrides`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,43 +32,39 @@ SMALL_TRAINING = (
     "logger=csv",
     "callbacks.rich_progress_bar=null",
 )
-# the search method file put on each worker's config search path
-OPTUNA_METHOD = """# @package _global_
+HEADER = """# @package _global_
 defaults:
-  - override /hydra/sweeper: ldos_optuna
+  - override /hydra/sweeper: ldos_{sweeper}
 hydra:
   sweeper:
-    n_trials: {n_trials}
     heartbeat_interval: 1
-    grace_period: 3
-    params:
-      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,32,32,null])
-      model.optimizer.lr: tag(log, interval(3e-3, 3e-2))
+    grace_period: 5
 """
+# a line a worker prints once it has finished a trial or waits for other workers' trials
+ACTIVE = re.compile(r"^\[\w+\] (trial \d+ of \d+|waiting for)", re.MULTILINE)
 
 
-class SearchFolder:
-    """One search (``search.name``) run by workers in ``root``; ``method`` is the text of its
-    ``hparams_search`` file (default: the Optuna study of ``n_trials`` trials)."""
+class Workspace:
+    """A working directory ``root`` running the search ``name`` of the ``hparams_search`` file
+    ``method`` (`HEADER` for sweeper ``ldos_<sweeper>`` plus ``method``), its study in
+    ``storage`` (None: the SQLite file of its search folder)."""
 
     def __init__(
-        self,
-        root: Path,
-        name: str,
-        n_trials: int,
-        storage: str | None = None,
-        method: str | None = None,
+        self, root: Path, name: str, sweeper: str, method: str, storage: str | None = None
     ) -> None:
-        self.root, self.name, self.n_trials = root, name, n_trials
-        self.storage = storage or f"sqlite:///{self.sweep_dir / 'optuna.db'}"
+        self.root, self.name, self.storage = root, name, storage
         method_file = root / "conf" / "hparams_search" / "workers.yaml"
         method_file.parent.mkdir(parents=True, exist_ok=True)
-        method_file.write_text(method or OPTUNA_METHOD.format(n_trials=n_trials))
-        self.method_overrides = () if method else (f"hydra.sweeper.storage={self.storage}",)
+        method_file.write_text(HEADER.format(sweeper=sweeper) + method)
+        self.workers: dict[str, subprocess.Popen] = {}
 
     @property
     def sweep_dir(self) -> Path:
         return self.root / "logs" / "search" / self.name
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{self.sweep_dir / 'optuna.db'}"
 
     def command(self, *overrides: str) -> list[str]:
         conf = self.root / "conf"
@@ -79,7 +76,8 @@ class SearchFolder:
             f"paths.log_dir={self.root / 'logs'}",
             f"search.experiment_dir={conf / 'experiment'}",
             f"search.name={self.name}",
-            *self.method_overrides,
+            f"data.cache_dir={self.root / 'descriptor_cache'}",
+            *([f"hydra.sweeper.storage={self.storage}"] if self.storage else []),
             *SMALL_TRAINING,
             *overrides,
         ]
@@ -93,7 +91,7 @@ class SearchFolder:
             "WANDB_MODE": "offline",
         }
         with open(self.root / f"{worker}.log", "w") as log:  # the child keeps its own copy
-            return subprocess.Popen(
+            self.workers[worker] = subprocess.Popen(
                 self.command(*overrides),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -101,51 +99,41 @@ class SearchFolder:
                 cwd=self.root,
                 start_new_session=True,
             )
+        return self.workers[worker]
 
-    def kill_in_first_trial(self) -> tuple[str, ...]:
-        """Overrides that make a worker hold its first trial at batch 5 of the first epoch
-        until another worker has finished a trial (its ``metrics.json`` exists), then SIGKILL
-        itself: it dies mid-trial while the other worker is at work."""
-        finished = self.sweep_dir / "trial_*" / "seed_*" / "metrics.json"
+    def log(self, worker: str) -> str:
+        return (self.root / f"{worker}.log").read_text()
+
+    def wait_for(self, what: str, done, worker: str, timeout: float = 240) -> None:
+        """Poll ``done()`` until it holds while ``worker`` runs; fail naming ``what``."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert self.workers[worker].poll() is None, (
+                f"{worker} ended: {self.log(worker)[-3000:]}"
+            )
+            assert time.monotonic() < deadline, f"{worker}: no {what} within {timeout} s"
+            time.sleep(0.2)
+
+    def training(self) -> bool:
+        """Whether a training job has started in this search folder (looking at files, not at
+        the study, creates no tables)."""
+        return bool(list(self.sweep_dir.glob("trial_*/seed_*")))
+
+    def doomed_overrides(self, kill_file: Path) -> tuple[str, ...]:
+        """Overrides that make a worker hold its first training at batch 5 of the first epoch
+        until ``kill_file`` exists, then SIGKILL itself: it dies mid-trial when the test says."""
         return (
             "+callbacks.kill._target_=kill_at_batch.KillAtBatch",
             "+callbacks.kill.epoch=0",
             "+callbacks.kill.batch=5",
-            f"+callbacks.kill.wait_for='{finished}'",
+            f"+callbacks.kill.wait_for='{kill_file}'",
         )
 
-    def run_two_killing_one(self, timeout: float = 300) -> None:
-        """A worker ``doomed`` that dies in its first trial (`kill_in_first_trial`) and a
-        worker ``survivor`` started once the doomed one trains; the survivor must finish."""
-        doomed = self.start("doomed", *self.kill_in_first_trial())
-        survivor = None
-        try:
-            self.wait_for_running_trial(doomed)
-            survivor = self.start("survivor")
-            assert doomed.wait(timeout=timeout) == -signal.SIGKILL, self.log("doomed")
-            assert survivor.wait(timeout=timeout) == 0, self.log("survivor")
-        finally:
-            stop(doomed, survivor)
-
-    def log(self, worker: str) -> str:
-        return (self.root / f"{worker}.log").read_text()[-3000:]
-
     def trials(self) -> list[FrozenTrial]:
-        return optuna.load_study(study_name=self.name, storage=self.storage).trials
-
-    def wait_for_running_trial(self, worker: subprocess.Popen, timeout: float = 120) -> None:
-        """Wait until ``worker`` (alive meanwhile) has started training a trial: its trial
-        folder exists (looking at files, not at the study, creates no tables)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert worker.poll() is None, "the worker ended before it ran a trial"
-            if list(self.sweep_dir.glob("trial_*/seed_*")):
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"no trial running within {timeout} s")
+        return optuna.load_study(study_name=self.name, storage=self.storage_url).trials
 
     def trial_metrics(self, number: int, seed: int) -> dict:
-        """``metrics.json`` of a trained trial's run."""
+        """``metrics.json`` of a trained trial's run in this workspace."""
         path = self.sweep_dir / f"trial_{number:04d}" / f"seed_{seed}" / "metrics.json"
         return json.loads(path.read_text())
 

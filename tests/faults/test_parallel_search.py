@@ -1,87 +1,33 @@
-"""Two ``search.py`` workers on one Optuna study, one of them killed with SIGKILL in the middle
-of a trial: the survivor finishes, the killed trial is retried, and the study ends with
-exactly ``n_trials`` complete trials whose recorded losses are their runs' metrics. Once with
-the default SQLite file, once with a PostgreSQL server on loopback (``.ci/postgres.sh``)."""
+"""Trials in parallel through Hydra's launchers: the trials of one batch of an Optuna search in
+joblib processes, each recorded loss the metric its run wrote; the SLURM preset composes.
+(Several workers on one search, and a worker killed among them: `test_shared_trials.py`.)"""
 
 from __future__ import annotations
 
-import csv
-import os
-import uuid
 from pathlib import Path
 
-import optuna
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
-from search_workers import METRIC, REPO, SearchFolder
+from search_workers import METRIC, REPO, Workspace
 
-N_TRIALS = 4
 WORKER_TIMEOUT = 240  # s
-POSTGRES_VARIABLE = "LDOS_SURROGATE_TEST_POSTGRES"
-POSTGRES_DEFAULT = "postgresql+psycopg://ldos:ldos@127.0.0.1:5432/ldos_test"
-
-
-def postgres_url() -> str:
-    """The test server's URL, or skip saying why none is reachable."""
-    url = os.environ.get(POSTGRES_VARIABLE, POSTGRES_DEFAULT)
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (extra 'parallel')")
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        psycopg.connect(plain, connect_timeout=3).close()
-    except psycopg.Error as error:
-        pytest.skip(
-            f"no PostgreSQL server at {url} ({str(error).strip()}); start one with "
-            f"`bash .ci/postgres.sh` or set {POSTGRES_VARIABLE}"
-        )
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def search(request: pytest.FixtureRequest, tmp_path: Path):
-    name = f"workers_{uuid.uuid4().hex[:8]}"  # PostgreSQL studies outlive the test folder
-    storage = postgres_url() if request.param == "postgresql" else None
-    folder = SearchFolder(tmp_path, name, N_TRIALS, storage)
-    yield folder
-    if storage is not None:
-        optuna.delete_study(study_name=name, storage=storage)
-
-
-def test_killed_worker_loses_nothing(search: SearchFolder) -> None:
-    # the doomed worker takes the first trial and holds it until the survivor has finished one
-    search.run_two_killing_one(WORKER_TIMEOUT)
-
-    trials = {trial.number: trial for trial in search.trials()}
-    states = [trial.state for trial in trials.values()]
-    complete = {n: t for n, t in trials.items() if t.state == TrialState.COMPLETE}
-    assert len(complete) == N_TRIALS
-    # the one trial the killed worker was running: failed when its heartbeat stopped, then
-    # run again with the same hyperparameters by the survivor
-    (killed,) = [n for n, t in trials.items() if t.state == TrialState.FAIL]
-    assert states.count(TrialState.FAIL) == 1 and len(states) == N_TRIALS + 1
-    (retry,) = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed]
-    assert retry.number in complete and retry.params == trials[killed].params
-
-    # one results row per complete trial, its loss the metric its training run wrote
-    with (search.sweep_dir / "results.csv").open(newline="") as handle:
-        rows = {int(row["trial"]): row for row in csv.DictReader(handle)}
-    assert set(rows) == set(complete)
-    for number, trial in complete.items():
-        assert rows[number]["status"] == "complete"
-        assert float(rows[number]["loss"]) == trial.value
-        seed = int(rows[number]["seeds"])
-        assert search.trial_metrics(number, seed)[METRIC] == trial.value
+OPTUNA = """    n_trials: 2
+    params:
+      model.network.layer_widths: choice([null,16,null],[null,32,null],[null,32,32,null])
+      model.optimizer.lr: tag(log, interval(3e-3, 3e-2))
+"""
 
 
 def test_trials_of_one_batch_run_in_joblib_processes(tmp_path: Path) -> None:
     """``hydra/launcher=joblib``: the 2 trials asked at once train in 2 local processes, and
     each recorded loss is the metric its run wrote."""
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="extra 'parallel'")
-    search = SearchFolder(tmp_path, "joblib", n_trials=2)
+    search = Workspace(tmp_path, "joblib", "optuna", OPTUNA)
     launcher = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2")
     worker = search.start("worker", *launcher)
-    assert worker.wait(timeout=WORKER_TIMEOUT) == 0, search.log("worker")
+    assert worker.wait(timeout=WORKER_TIMEOUT) == 0, search.log("worker")[-3000:]
     complete = [t for t in search.trials() if t.state == TrialState.COMPLETE]
     assert len(complete) == 2
     for trial in complete:

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import optuna
 from search_runs import BAND_ENERGY, REPO, environment, run_search, write_method
 
 from ldos_surrogate.search.report import loss_view
-from ldos_surrogate.search.results import result_from_row
-
-LR = "model.optimizer.lr"
+from ldos_surrogate.search.study import trial_result
 
 TINY_DIRECT = """# @package _global_
 defaults:
@@ -98,7 +97,9 @@ def test_a_trial_without_a_finite_loss_fails_and_is_never_chosen(tmp_path: Path)
     run.assert_followable(total=2, method_view=False)
 
     # the loss panel: the trained trial and the best so far, the failed one as a cross
-    results = [result_from_row(row, [LR], {LR: float(row[LR])}) for row in run.results]
+    storage = f"sqlite:///{run.sweep_dir / 'optuna.db'}"
+    trials = optuna.load_study(study_name="al_diverging", storage=storage).trials
+    results = [trial_result(trial) for trial in trials]
     figure, axes = plt.subplots()
     loss_view(axes, results, BAND_ENERGY)
     points, best, failed = (line.get_xydata().tolist() for line in axes.lines[:3])

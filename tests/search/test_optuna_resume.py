@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from search_runs import environment, run_search, search_command, write_method
 
@@ -86,7 +87,11 @@ def test_killed_search_resumes_and_retries_the_killed_trial(tmp_path: Path) -> N
         assert (after[number].params, after[number].value) == (params, value)
     for number in killed:
         assert after[number].state == TrialState.FAIL
-        (retry,) = [t for t in after.values() if t.system_attrs.get("failed_trial") == number]
+        (retry,) = [
+            t
+            for t in after.values()
+            if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == number
+        ]
         assert retry.state == TrialState.COMPLETE
         assert retry.params == after[number].params
     rows = run.results

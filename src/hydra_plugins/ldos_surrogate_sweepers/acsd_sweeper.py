@@ -6,15 +6,15 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from ldos_surrogate.search.acsd_search import DESCRIPTOR_GROUP, AcsdSettings, run_acsd
-from ldos_surrogate.search.claims import SharingSettings, split_sharing
 from ldos_surrogate.search.experiment import EXPERIMENT_GROUP
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
+from ldos_surrogate.search.study import StudySettings, split_settings
 from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
 
 
 @dataclass
-class AcsdSweeperConf(SharingSettings, AcsdSettings):
+class AcsdSweeperConf(StudySettings, AcsdSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.acsd_sweeper.AcsdSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 1
@@ -35,8 +35,8 @@ class AcsdSweeper(SearchSweeper):
     def __init__(
         self, params: dict[str, Any] | None = None, repeats: int = 1, **settings: Any
     ) -> None:
-        sharing, method_settings = split_sharing(settings)
-        super().__init__(params, repeats, sharing)
+        study, method_settings = split_settings(settings)
+        super().__init__(params, repeats, study)
         self.settings = AcsdSettings(**method_settings)
 
     def search(self, runner: TrialRunner) -> SearchOutcome:

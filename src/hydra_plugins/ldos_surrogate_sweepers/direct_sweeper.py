@@ -5,15 +5,15 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.direct import run_direct
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
+from ldos_surrogate.search.study import StudySettings
 from ldos_surrogate.search.sweeper import PARAMS_KEY, SearchSweeper
 
 
 @dataclass
-class DirectSweeperConf(SharingSettings):
+class DirectSweeperConf(StudySettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.direct_sweeper.DirectSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 2
@@ -30,9 +30,9 @@ class DirectSweeper(SearchSweeper):
     method = "direct"
 
     def __init__(
-        self, params: dict[str, Any] | None = None, repeats: int = 2, **sharing: Any
+        self, params: dict[str, Any] | None = None, repeats: int = 2, **study: Any
     ) -> None:
-        super().__init__(params, repeats, SharingSettings(**sharing))
+        super().__init__(params, repeats, StudySettings(**study))
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_direct(runner, PARAMS_KEY)

@@ -8,20 +8,20 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from ldos_surrogate.errors import InputError
-from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings
 from ldos_surrogate.search.naswot_search import run_naswot_fixed, run_naswot_optimized
 from ldos_surrogate.search.optuna_search import OptunaSettings
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.space import SearchSpace, parse_space
+from ldos_surrogate.search.study import StudySettings
 from ldos_surrogate.search.sweeper import PARAMS_KEY, SETTINGS_KEY, SearchSweeper
 
 TRAINING_KEY = f"{SETTINGS_KEY}.training"
 
 
 @dataclass
-class NaswotSweeperConf(SharingSettings):
+class NaswotSweeperConf(StudySettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.naswot_sweeper.NaswotSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 1
@@ -30,7 +30,7 @@ class NaswotSweeperConf(SharingSettings):
 
 @dataclass
 class TrainingSearchConf(OptunaSettings):
-    """The reduced Optuna study over the training hyperparameters."""
+    """The reduced Optuna search over the training hyperparameters (in the search's study)."""
 
     params: dict[str, Any] | None = None
     n_trials: int = 10
@@ -63,9 +63,9 @@ class NaswotSweeper(SearchSweeper):
         params: Mapping[str, Any] | None = None,
         repeats: int = 1,
         naswot: Mapping[str, Any] | None = None,
-        **sharing: Any,
+        **study: Any,
     ) -> None:
-        super().__init__(params, repeats, SharingSettings(**sharing))
+        super().__init__(params, repeats, StudySettings(**study))
         self.naswot = NaswotSettings(**(naswot or {}))
 
     def scorer(self) -> NaswotScorer:
@@ -86,12 +86,15 @@ class NaswotOptimizedSweeper(NaswotSweeper):
         repeats: int = 1,
         naswot: Mapping[str, Any] | None = None,
         training: Mapping[str, Any] | None = None,
-        **sharing: Any,
+        **study: Any,
     ) -> None:
-        super().__init__(params, repeats, naswot, **sharing)
+        super().__init__(params, repeats, naswot, **study)
         settings = dict(training or {})
         self.training_params = settings.pop("params", None)
         self.training = OptunaSettings(**settings)
+
+    def direction(self) -> str:
+        return self.training.direction
 
     def search_space(self, arguments: Sequence[str]) -> SearchSpace:
         """Architecture dimensions (``params`` and command-line sweeps), then the training

@@ -5,15 +5,15 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from ldos_surrogate.search.claims import SharingSettings, split_sharing
 from ldos_surrogate.search.oat import OatSettings, run_oat
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
+from ldos_surrogate.search.study import StudySettings, split_settings
 from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
 
 
 @dataclass
-class OatSweeperConf(SharingSettings, OatSettings):
+class OatSweeperConf(StudySettings, OatSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.oat_sweeper.OatSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 2
@@ -33,8 +33,8 @@ class OatSweeper(SearchSweeper):
     def __init__(
         self, params: dict[str, Any] | None = None, repeats: int = 2, **settings: Any
     ) -> None:
-        sharing, method_settings = split_sharing(settings)
-        super().__init__(params, repeats, sharing)
+        study, method_settings = split_settings(settings)
+        super().__init__(params, repeats, study)
         self.settings = OatSettings(**method_settings)
 
     def search(self, runner: TrialRunner) -> SearchOutcome:

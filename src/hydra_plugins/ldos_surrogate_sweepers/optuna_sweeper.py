@@ -12,11 +12,12 @@ from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings
 from ldos_surrogate.search.optuna_search import OptunaSettings, run_optuna
 from ldos_surrogate.search.results import SearchOutcome
 from ldos_surrogate.search.runner import TrialRunner
+from ldos_surrogate.search.study import StudySettings, split_settings
 from ldos_surrogate.search.sweeper import SETTINGS_KEY, SearchSweeper
 
 
 @dataclass
-class OptunaSweeperConf(OptunaSettings):
+class OptunaSweeperConf(StudySettings, OptunaSettings):
     _target_: str = "hydra_plugins.ldos_surrogate_sweepers.optuna_sweeper.OptunaSweeper"
     params: dict[str, Any] | None = None
     repeats: int = 1
@@ -48,8 +49,12 @@ class OptunaSweeper(SearchSweeper):
     def __init__(
         self, params: Mapping[str, Any] | None = None, repeats: int = 1, **settings: Any
     ) -> None:
-        self.settings = OptunaSettings(**settings)
-        super().__init__(params, repeats, self.settings)
+        study, sampling = split_settings(settings)
+        super().__init__(params, repeats, study)
+        self.settings = OptunaSettings(**sampling)
+
+    def direction(self) -> str:
+        return self.settings.direction
 
     def search(self, runner: TrialRunner) -> SearchOutcome:
         return run_optuna(runner, self.settings, SETTINGS_KEY)

@@ -35,10 +35,9 @@ Rcut is the largest of them (not a later minimum beyond a rise).
 The chosen descriptor is then trained once (``repeats`` seeds) with the config's network; it
 is written as the config ``descriptor/<search.name>.yaml`` (``python train.py
 descriptor=<name>``; in the search folder and the user configs, as the experiment is), and
-the trained trial as the experiment. In ``results.csv`` the sweep points are trials 0 ... n-1
-(status ``scored``, score = ACSD), the training trial n. Workers of one search split the
-sweep points (each point's descriptors computed by one of them) and then read the others'
-points from the descriptor cache.
+the trained trial as the experiment. The sweep points are trials 0 ... n-1 (status ``scored``,
+score = ACSD, with the ACSD of each training snapshot), the training trial n; the workers of
+a search split the points and read each other's ACSD values from the study.
 """
 
 from __future__ import annotations
@@ -173,30 +172,28 @@ def run_acsd(runner: TrialRunner, settings: AcsdSettings, key: str) -> SearchOut
     cache_dir = runner.current_value("data.cache_dir")
     seed = runner.seeds[0]
 
-    def acsd_of(descriptor: SnapParams) -> tuple[float, ...]:
+    def acsd_of(params: dict) -> tuple[float, ...]:
+        descriptor = _descriptor_params(runner, params)
         features = [cached_descriptors(s, descriptor, cache_dir) for s in snapshots]
         return snapshot_acsd(features, ldos, settings, seed)
 
-    def point(params: dict) -> AcsdPoint:
-        descriptor = _descriptor_params(runner, params)
-        return AcsdPoint(descriptor.rcut, descriptor.twojmax, acsd_of(descriptor))
-
-    scored_here: dict[int, AcsdPoint] = {}
-
     def score(number: int, params: dict) -> TrialResult:
-        scored_here[number], seconds = timed(point, params)
-        mean = scored_here[number].mean
-        return runner.record(
-            TrialResult(number, params, "scored", score=mean, wall_seconds=seconds, seeds=(seed,))
+        values, seconds = timed(acsd_of, params)
+        mean = float(np.mean(values))
+        return TrialResult(
+            number,
+            params,
+            "scored",
+            score=mean,
+            wall_seconds=seconds,
+            seeds=(seed,),
+            score_parts=values,
         )
 
     sweep = list(enumerate(runner.space.grid(params_key)))
     runner.progress.plan(len(sweep) + 1, scored=len(sweep))
-    results = runner.share(
-        sweep, lambda batch: [score(*trial) for trial in batch], runner.sharing.n_jobs
-    )
-    # points scored by other workers or an earlier run: their descriptors are cached by now
-    points = [scored_here.get(number) or point(params) for number, params in sweep]
+    results = runner.planned(sweep, lambda batch: [score(*trial) for trial in batch])
+    points = [AcsdPoint(r.params[RCUT_KEY], r.params[TWOJMAX_KEY], r.score_parts) for r in results]
 
     chosen, tolerance = select_descriptor(points, settings.tolerance)
     chosen_params = results[points.index(chosen)].params

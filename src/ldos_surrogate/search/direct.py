@@ -5,7 +5,7 @@ among them). For each dimension in turn, every value is trained with the others 
 current best (``repeats`` seeds each, the loss their mean); the value with the lowest loss
 is kept and the search moves to the next dimension. A combination trained before is not
 trained again. Trial numbers follow the order of evaluation, so running the same search
-again resumes it from ``results.csv``.
+again resumes it from its study, and every worker of the search plans the same trials.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner
-from ldos_surrogate.search.space import encode
+from ldos_surrogate.search.space import encode, signature
 
 
 def run_direct(runner: TrialRunner, key: str) -> SearchOutcome:
@@ -28,11 +28,11 @@ def run_direct(runner: TrialRunner, key: str) -> SearchOutcome:
     notes = []
     for param in space.params:
         candidates = [{**current, param.key: value} for value in param.values]
-        new = [params for params in candidates if _signature(params) not in trained]
+        new = [params for params in candidates if signature(params) not in trained]
         numbered = [(len(trained) + index, params) for index, params in enumerate(new)]
         for (_, params), result in zip(numbered, runner.train(numbered), strict=True):
-            trained[_signature(params)] = result
-        best = best_trial([trained[_signature(params)] for params in candidates])
+            trained[signature(params)] = result
+        best = best_trial([trained[signature(params)] for params in candidates])
         if best is not None:
             current[param.key] = best.params[param.key]
         notes.append(
@@ -46,7 +46,3 @@ def run_direct(runner: TrialRunner, key: str) -> SearchOutcome:
 def _start_value(runner: TrialRunner, key: str, values: tuple[Any, ...]) -> Any:
     value = runner.current_value(key)
     return value if encode(value) in {encode(v) for v in values} else values[0]
-
-
-def _signature(params: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(encode(value) for value in params.values())

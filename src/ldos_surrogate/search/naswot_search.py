@@ -7,10 +7,9 @@ highest-scoring one is trained, with the training hyperparameters of the config.
 Optimized: the same, then a reduced Optuna study over the training hyperparameters (learning
 rate, batch size, patience, ...) with that architecture fixed (`optuna_search`).
 
-In ``results.csv`` the scored architectures are trials 0 ... n-1 (status ``scored``), the
-training of the best one is trial n, the Optuna trials follow from n + 1. Workers of one
-search split the scoring (each architecture scored once) and the training; all of them then
-know every score and choose the same architecture.
+The scored architectures are trials 0 ... n-1 (status ``scored``, value S'), the training of
+the best one is trial n, the Optuna trials follow; the workers of a search split the scoring
+and all choose the same architecture.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ldos_surrogate.search.naswot_scoring import NaswotScorer
-from ldos_surrogate.search.optuna_search import OptunaSettings, best_of, open_study, optimize
+from ldos_surrogate.search.optuna_search import OptunaSettings, best_of, optimize
 from ldos_surrogate.search.report import View, score_rank_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner, timed
@@ -45,13 +44,14 @@ def run_naswot(
         for number, architecture_params in enumerate(architecture.grid(key))
     ]
     runner.progress.plan(len(candidates) + 1 + trials_after, scored=len(candidates))
-    scored = runner.share(
+    scored = runner.planned(
         candidates,
         lambda batch: [_score(runner, scorer, number, params) for number, params in batch],
-        runner.sharing.n_jobs,
+        architecture.params,
     )
     best = max(scored, key=lambda result: result.score)
-    (trained,) = runner.train([(len(scored), best.params)], {len(scored): best.score})
+    number = len(scored)
+    (trained,) = runner.train([(number, best.params)], {number: best.score}, architecture.params)
     seconds = sum(result.wall_seconds for result in scored)
     shown = ", ".join(f"{k} = {encode(best.params[k])}" for k in architecture.keys)
     note = (
@@ -79,12 +79,9 @@ def run_naswot_optimized(
     """The optimized NASWOT search: `run_naswot`, then Optuna over the ``training``
     dimensions with the chosen architecture fixed (``training_key`` names their settings)."""
     settings.check(training_key)
-    study = open_study(settings, runner.sweep_dir, runner.name, runner.seeds[0], training_key)
     results, trained, note = run_naswot(runner, scorer, key, training, settings.n_trials)
     architecture = {k: v for k, v in trained.params.items() if k not in {p.key for p in training}}
-    tuned = optimize(
-        study, runner, training, settings, architecture, trial_offset=trained.trial + 1
-    )
+    tuned = optimize(runner.study, runner, training, settings, architecture, len(results))
     candidates = [trained, *tuned]
     return SearchOutcome(
         [*results, *tuned],
@@ -105,8 +102,6 @@ def _scores_view(results: Sequence[TrialResult]) -> View:
 def _score(
     runner: TrialRunner, scorer: NaswotScorer, number: int, params: Mapping[str, Any]
 ) -> TrialResult:
-    """Score trial ``number``, record and return it."""
+    """Score trial ``number``."""
     score, seconds = timed(scorer.score, runner.compose(params))
-    return runner.record(
-        TrialResult(number, dict(params), "scored", score=score, wall_seconds=seconds)
-    )
+    return TrialResult(number, dict(params), "scored", score=score, wall_seconds=seconds)

@@ -19,7 +19,7 @@ chosen levels is trained too, unless it is one of the rows: it is the search's a
 experiment.
 
 Trials are numbered in row order (distinct rows only), the chosen combination last, so
-running the same search again resumes it from ``results.csv``.
+running the same search again resumes it from its study.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ldos_surrogate.search.orthogonal_arrays import OrthogonalDesign, orthogonal
 from ldos_surrogate.search.report import oat_view
 from ldos_surrogate.search.results import SearchOutcome, TrialResult, best_trial
 from ldos_surrogate.search.runner import TrialRunner
-from ldos_surrogate.search.space import encode
+from ldos_surrogate.search.space import encode, signature
 
 
 @dataclass
@@ -136,10 +136,9 @@ def run_oat(runner: TrialRunner, settings: OatSettings, key: str) -> SearchOutco
     notes.extend(
         _effect_line(param.values, effect) for param, effect in zip(params, effects, strict=True)
     )
-    signature = _signature(chosen)
-    known = {_signature(trial_params): number for number, trial_params in trials}
-    if signature in known:
-        answer = results[known[signature]]
+    known = {signature(trial_params): number for number, trial_params in trials}
+    if signature(chosen) in known:
+        answer = results[known[signature(chosen)]]
         notes.append(f"OAT: the chosen levels are row trial {answer.trial}")
     else:
         runner.progress.plan(len(trials) + 1)
@@ -157,11 +156,10 @@ def _distinct(
     numbers: dict[tuple[str, ...], int] = {}
     trials: list[tuple[int, dict[str, Any]]] = []
     for row in rows:
-        signature = _signature(row)
-        if signature not in numbers:
-            numbers[signature] = len(trials)
+        if signature(row) not in numbers:
+            numbers[signature(row)] = len(trials)
             trials.append((len(trials), row))
-    return [numbers[_signature(row)] for row in rows], trials
+    return [numbers[signature(row)] for row in rows], trials
 
 
 def _padding_notes(design: OrthogonalDesign, keys: Sequence[str], max_runs: int) -> list[str]:
@@ -179,10 +177,6 @@ def _padding_notes(design: OrthogonalDesign, keys: Sequence[str], max_runs: int)
 def _loss(result: TrialResult) -> float:
     """The trial's loss; NaN when it has none (failed)."""
     return result.loss if result.trained else math.nan
-
-
-def _signature(params: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(encode(value) for value in params.values())
 
 
 def _effect_line(values: Sequence[Any], effect: FactorEffect) -> str:

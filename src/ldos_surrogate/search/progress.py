@@ -6,8 +6,8 @@ Every method plans its trials (`Progress.plan`): how many in all, and how many o
 training-free scores (NASWOT, ACSD), which take a fraction of a second where a training takes
 seconds to minutes. The estimate of the rest is, for each of the two kinds, the trials still
 planned times the mean wall time of that kind's trials finished so far by this worker; while a
-kind has none yet, the rest is not estimated. Trials read back from ``results.csv`` (a resumed
-search, or other workers) count as done. With several jobs at once (a parallel launcher) the
+kind has none yet, the rest is not estimated. Trials read back from the study (a resumed search,
+or other workers) count as done. With several jobs at once (a parallel launcher) the
 wall times add up, so the estimate is an upper bound.
 """
 
@@ -40,6 +40,7 @@ class Progress:
         self.planned = {SCORED: 0, TRAINED: 0}
         self.done: dict[int, str] = {}  # trial number -> kind
         self.seconds: dict[str, list[float]] = {SCORED: [], TRAINED: []}
+        self.waited_for = 0  # how many trials the last waiting line named
 
     @property
     def total(self) -> int:
@@ -53,7 +54,7 @@ class Progress:
         self.planned = {SCORED: scored, TRAINED: total - scored}
 
     def seen(self, results: Iterable[TrialResult]) -> None:
-        """Trials finished elsewhere (read back from ``results.csv``) count as done."""
+        """Trials finished elsewhere (read back from the study) count as done."""
         for result in results:
             self.done.setdefault(result.trial, _kind(result))
 
@@ -70,6 +71,14 @@ class Progress:
         )
         print(line, file=self.stream, flush=True)
         return line
+
+    def waiting(self, trials: int) -> None:
+        """Say that this worker waits for ``trials`` trials that other workers run (once, until
+        that number changes)."""
+        if trials != self.waited_for:
+            line = f"[{self.name}] waiting for {trials} trials run by other workers"
+            print(line, file=self.stream, flush=True)
+        self.waited_for = trials
 
     def _rest(self) -> str:
         """The estimate of the time left (module docstring)."""

@@ -10,8 +10,8 @@ factor, the chosen level marked).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ STATUS_MARKERS = {  # status -> (marker, colour, legend label)
     "scored": (".", "tab:blue", "scored only"),
     "complete": ("o", "tab:green", "trained"),
     "pruned": ("v", "grey", "pruned"),
-    "failed": ("x", "tab:red", "failed"),
+    "failed": ("x", "tab:red", "failed (no finite loss)"),
 }
 
 
@@ -67,34 +67,24 @@ def loss_view(axes: Axes, results: Sequence[TrialResult], metric: str) -> None:
     ordered = sorted(results, key=lambda r: r.trial)
     trained = [r for r in ordered if r.trained]
     if trained:
-        trials = [r.trial for r in trained]
-        losses = [r.loss for r in trained]
+        trials, losses = [r.trial for r in trained], [r.loss for r in trained]
         axes.plot(trials, losses, "o", color="tab:blue", label="trial")
-        axes.step(trials, best_so_far(losses), where="post", color="black", label="best so far")
+        best = list(accumulate(losses, min))
+        axes.step(trials, best, where="post", color="black", label="best so far")
         if min(losses) > 0:
             axes.set_yscale("log")
     top_edge = axes.get_xaxis_transform()  # x in data units, y in axes units
-    failed = [r.trial for r in ordered if r.status == "failed"]
-    if failed:
-        axes.plot(failed, [0.97] * len(failed), "x", color="tab:red", transform=top_edge)
-        axes.plot([], [], "x", color="tab:red", label="failed (no finite loss)")
-    pruned = [r.trial for r in ordered if r.status == "pruned"]
-    if pruned:
-        axes.plot(pruned, [0.03] * len(pruned), "v", color="grey", transform=top_edge)
-        axes.plot([], [], "v", color="grey", label="pruned")
-    drawn = trained or failed or pruned
+    untrained = {"failed": 0.97, "pruned": 0.03}  # status -> height in the panel
+    for status, height in untrained.items():
+        marker, color, label = STATUS_MARKERS[status]
+        trials = [r.trial for r in ordered if r.status == status]
+        if trials:
+            axes.plot(trials, [height] * len(trials), marker, color=color, transform=top_edge)
+            axes.plot([], [], marker, color=color, label=label)
+    drawn = any(r.trained or r.status in untrained for r in ordered)
     _label(axes, "trial", f"loss: {metric}", integer_x=True, legend="small" if drawn else None)
     if not drawn:
         axes.text(0.5, 0.5, "no trial trained", ha="center", transform=axes.transAxes)
-
-
-def best_so_far(losses: Sequence[float]) -> list[float]:
-    """The running minimum of ``losses`` (in trial order)."""
-    best, running = math.inf, []
-    for loss in losses:
-        best = min(best, loss)
-        running.append(best)
-    return running
 
 
 def score_rank_view(results: Sequence[TrialResult]) -> View:

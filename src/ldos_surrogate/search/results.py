@@ -1,29 +1,24 @@
-"""The results table of a search: ``results.csv``, one row per trial, and its printed summary.
+"""The results of a search: `TrialResult` (one trial), ``results.csv`` and the printed summary.
 
-Columns: ``trial`` (number within the search), ``status`` (complete, pruned, scored, failed),
-one column per search dimension (values in override syntax, e.g. ``[null,32,null]``), the
-training-free ``score`` of the method (NASWOT S', ACSD; empty when it has none), ``loss``
-(the mean over seeds of the config's ``optimized_metric``), ``loss_per_seed``, ``band_energy_mae_mev_per_atom``
-(the mean validation band-energy error over seeds, meV/atom, seed Eq. 12), ``wall_seconds``,
-``seeds`` and ``pruned``.
-
-Rows are appended by rewriting the whole file atomically under an exclusive lock, so a killed
-search leaves a complete table and several workers of one study can share it.
+The trials live in the search's Optuna study (`ldos_surrogate.search.study`); ``results.csv`` is
+its export, written when a worker ends its search, one row per trial: ``trial`` (number within
+the search), ``status`` (complete, pruned, scored, failed), one column per search dimension
+(values in override syntax, e.g. ``[null,32,null]``), the training-free ``score`` of the method
+(NASWOT S', ACSD; empty when it has none), ``loss`` (the mean over seeds of the config's
+``optimized_metric``), ``loss_per_seed``, ``band_energy_mae_mev_per_atom`` (the mean validation
+band-energy error over seeds, meV/atom, seed Eq. 12), ``wall_seconds``, ``seeds`` and ``pruned``.
 """
 
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.atomic import atomic_write_text
 from ldos_surrogate.search.space import encode
 
@@ -49,7 +44,8 @@ class TrialResult:
     loss: mean over seeds of the optimised metric (None when not trained);
     losses: that metric per seed; band_energy_mae: mean validation band-energy error over
     seeds, meV/atom; score: training-free score (None when not scored); wall_seconds: time
-    spent on this trial (scoring and training, all seeds).
+    spent on this trial (scoring and training, all seeds); score_parts: what the score is the
+    mean of, where the method keeps it (ACSD per training snapshot).
     """
 
     trial: int
@@ -61,6 +57,7 @@ class TrialResult:
     score: float | None = None
     wall_seconds: float = 0.0
     seeds: tuple[int, ...] = ()
+    score_parts: tuple[float, ...] = ()
 
     @property
     def trained(self) -> bool:
@@ -96,92 +93,14 @@ class SearchOutcome:
     configs: dict[str, str] = field(default_factory=dict)
 
 
-class ResultsTable:
-    """``results.csv`` of one search over the dimensions ``keys``.
-
-    An existing file is kept (a re-run resumes); its columns must be this search's, else the
-    folder belongs to another search: InputError naming the file.
-    """
-
-    def __init__(self, path: str | Path, keys: Sequence[str]) -> None:
-        self.path = Path(path)
-        self.keys = tuple(keys)
-        self.columns = (*FIXED_COLUMNS_BEFORE, *self.keys, *FIXED_COLUMNS_AFTER)
-        self.rows()  # checks the columns of an existing file
-
-    def rows(self) -> list[dict[str, str]]:
-        """The rows written so far (strings, as in the file)."""
-        if not self.path.exists():
-            return []
-        with self.path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != self.columns:
-                raise InputError(
-                    f"{self.path}: columns {reader.fieldnames} are not this search's "
-                    f"{list(self.columns)}; it belongs to another search: choose another "
-                    f"search.name or remove the folder"
-                )
-            return list(reader)
-
-    def append(self, result: TrialResult) -> None:
-        """Add one row; the file is rewritten atomically under an exclusive lock."""
-        with self._locked():
-            rows = [*self.rows(), result.row(self.keys)]
-            buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            atomic_write_text(self.path, buffer.getvalue())
-
-    def finished_row(
-        self,
-        trial: int,
-        params: Mapping[str, Any],
-        rows: Sequence[Mapping[str, str]] | None = None,
-    ) -> Mapping[str, str] | None:
-        """The first row of ``trial`` that is not ``failed``: the trial finished before (a
-        resumed search skips it). ``rows``: this table's rows as read already (None: read).
-
-        A row of that number with other hyperparameters is an InputError: the table
-        belongs to a different search.
-        """
-        for row in self.rows() if rows is None else rows:
-            if row["trial"] != str(trial) or row["status"] == "failed":
-                continue
-            if any(row[key] != encode(params[key]) for key in self.keys):
-                raise InputError(
-                    f"{self.path}: trial {trial} was run with other hyperparameters; the "
-                    f"folder belongs to another search: choose another search.name"
-                )
-            return row
-        return None
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def result_from_row(
-    row: Mapping[str, str], keys: Sequence[str], params: Mapping[str, Any]
-) -> TrialResult:
-    """A finished trial read back from its row (``params`` as Python values)."""
-    return TrialResult(
-        trial=int(row["trial"]),
-        params={key: params[key] for key in keys},
-        status=row["status"],
-        loss=_parse_number(row["loss"]),
-        losses=tuple(float(v) for v in row["loss_per_seed"].split(";") if v),
-        band_energy_mae=_parse_number(row["band_energy_mae_mev_per_atom"]),
-        score=_parse_number(row["score"]),
-        wall_seconds=float(row["wall_seconds"]),
-        seeds=tuple(int(v) for v in row["seeds"].split(";") if v),
-    )
+def write_results(path: str | Path, results: Sequence[TrialResult], keys: Sequence[str]) -> None:
+    """Write ``results.csv`` (module docstring) atomically, one row per result in trial order."""
+    buffer = io.StringIO()
+    columns = (*FIXED_COLUMNS_BEFORE, *keys, *FIXED_COLUMNS_AFTER)
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(result.row(keys) for result in sorted(results, key=lambda r: r.trial))
+    atomic_write_text(Path(path), buffer.getvalue())
 
 
 def best_trial(results: Sequence[TrialResult], maximize: bool = False) -> TrialResult | None:
@@ -226,10 +145,6 @@ def summary_table(results: Sequence[TrialResult], keys: Sequence[str], limit: in
 
 def _number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
-
-
-def _parse_number(text: str) -> float | None:
-    return float(text) if text else None
 
 
 def _short(value: float | None) -> str:

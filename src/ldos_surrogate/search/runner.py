@@ -3,11 +3,11 @@
 A trial is a set of hyperparameters (config key -> value). Training it launches one job per
 seed (``seed = config seed + repeat``) with the task function of ``search.py``, i.e.
 ``ldos_surrogate.tasks.train``; its loss is the mean over seeds of ``optimized_metric``. Each
-job runs in ``<sweep dir>/trial_<number>/seed_<seed>``. Every finished trial is appended to
-``results.csv``; a trial whose row is already there (a re-run of the same search) is read back
-instead of trained again. A trial whose loss is not finite (NaN, or inf: a prediction that
-cannot hold the electrons) is recorded as failed, so that no method chooses it. Each trial
-this worker finishes prints its progress line (`ldos_surrogate.search.progress`).
+job runs in ``<sweep dir>/trial_<number>/seed_<seed>``. A trial whose loss is not finite (NaN,
+or inf: a prediction that cannot hold the electrons) is recorded as failed, so that no method
+chooses it. Every trial ends in the search's study (`ldos_surrogate.search.study`), where a
+planned trial already finished (by another worker, or an earlier run) is read back, not run
+again; each trial this worker finishes prints its line (`ldos_surrogate.search.progress`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn
@@ -28,15 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.search.checks import require_int
-from ldos_surrogate.search.claims import ClaimBoard, SharingSettings
 from ldos_surrogate.search.progress import Progress
-from ldos_surrogate.search.results import (
-    BAND_ENERGY_METRIC,
-    ResultsTable,
-    TrialResult,
-    result_from_row,
-)
-from ldos_surrogate.search.space import SearchSpace
+from ldos_surrogate.search.results import BAND_ENERGY_METRIC, TrialResult
+from ldos_surrogate.search.space import Param, SearchSpace
+from ldos_surrogate.search.study import SearchStudy, search_number
 from ldos_surrogate.tasks import model_settings
 
 log = logging.getLogger(__name__)
@@ -52,9 +45,8 @@ class TrialRunner:
         launcher: the launcher that runs the training jobs.
         config: the search's composed config (``hydra`` node included).
         space: the search dimensions and the fixed overrides of every trial.
-        results: the search's results table.
+        study: the search's study, shared with its other workers.
         repeats: seeds per trained trial.
-        sharing: how the workers of the search split its trials.
     """
 
     def __init__(
@@ -63,23 +55,16 @@ class TrialRunner:
         launcher: Launcher,
         config: DictConfig,
         space: SearchSpace,
-        results: ResultsTable,
+        study: SearchStudy,
         repeats: int,
-        sharing: SharingSettings,
     ) -> None:
         require_int(repeats, "hydra.sweeper.repeats", minimum=1)
         self.hydra_context = hydra_context
         self.launcher = launcher
         self.config = config
         self.space = space
-        self.results = results
+        self.study = study
         self.seeds = tuple(int(config.seed) + repeat for repeat in range(repeats))
-        self.sharing = sharing
-        self.claims = ClaimBoard(self.sweep_dir, sharing)
-        # failed rows already there are retried; later ones are other workers' failures
-        self._failed_before = Counter(
-            int(row["trial"]) for row in results.rows() if row["status"] == "failed"
-        )
         self.run_here: set[int] = set()  # trials this worker recorded
         self.progress = Progress(self.name)
         self._next_job = 0
@@ -88,11 +73,6 @@ class TrialRunner:
     def name(self) -> str:
         """``search.name``: names the folder, the study and the experiment file."""
         return str(self.config.search.name)
-
-    @property
-    def sweep_dir(self) -> Path:
-        """The search folder (``hydra.sweep.dir``)."""
-        return Path(self.config.hydra.sweep.dir)
 
     @property
     def metric(self) -> str:
@@ -125,110 +105,90 @@ class TrialRunner:
                     value = int(value)
                 model_settings(self.compose({param.key: value}).model)
 
-    def finished(self, trial: int, params: Mapping[str, Any]) -> TrialResult | None:
-        """The result of ``trial`` if ``results.csv`` already has it (a resumed search)."""
-        row = self.results.finished_row(trial, params)
-        return None if row is None else result_from_row(row, self.space.keys, params)
-
-    def record(self, result: TrialResult) -> TrialResult:
-        """Append a trial this worker scored, pruned or trained to the table."""
-        self.results.append(result)
-        self.run_here.add(result.trial)
-        self.progress.finished(result)
+    def record(self, number: int, result: TrialResult) -> TrialResult:
+        """Store a trial this worker scored, pruned or trained as the end of study trial
+        ``number`` (Optuna's number) and print its progress line."""
+        if self.study.record(number, result):
+            self.run_here.add(result.trial)
+            self.progress.finished(result)
         return result
 
-    def share(
-        self, trials: Sequence[tuple[int, Mapping[str, Any]]], run: TrialBatch, batch: int
+    def planned(
+        self,
+        trials: Sequence[tuple[int, Mapping[str, Any]]],
+        run: TrialBatch,
+        dimensions: Sequence[Param] | None = None,
     ) -> list[TrialResult]:
-        """The results of ``trials`` (number, params) in order, each run once among the
-        workers of this search: ``run`` (which records what it returns) runs a batch of at
-        most ``batch`` trials that this worker has claimed; trials claimed by other workers
-        are waited for, trials already in ``results.csv`` read back."""
+        """The results of the planned ``trials`` (number, params) in order, each run once among
+        the workers of this search: ``run`` runs a batch of at most ``n_jobs`` of them that this
+        worker has taken; trials running elsewhere are waited for, trials the study holds
+        finished are read back. ``dimensions`` (default: the space's) are the trials' values
+        stored as Optuna parameters."""
         wanted = {number: dict(params) for number, params in trials}
-        own: dict[int, TrialResult] = {}
-        waiting_logged = False
+        dimensions = self.space.params if dimensions is None else dimensions
         while True:
-            found = own | self._recorded(wanted)
-            self.progress.seen(found.values())
-            missing = [number for number in wanted if number not in found]
-            if not missing:
-                return [found[number] for number, _ in trials]
-            claimed = self.claims.take(missing, batch)
-            done = self._recorded({number: wanted[number] for number in claimed})
-            if done:  # finished elsewhere between the look at the table and the claim
-                self.claims.release(list(done))
-                claimed = [number for number in claimed if number not in done]
-            if not claimed:
-                if not waiting_logged:
-                    log.info("waiting for %d trials claimed by other workers", len(missing))
-                    waiting_logged = True
-                time.sleep(self.sharing.poll_interval)
+            results, waiting = self.study.plan(wanted, dimensions)
+            self.progress.seen(results.values())
+            if len(results) == len(wanted) and not waiting:
+                return [results[number] for number in wanted]
+            taken = self.study.take(wanted, self.study.settings.n_jobs)
+            if not taken:
+                self.progress.waiting(len(wanted) - len(results))
+                time.sleep(self.study.settings.poll_interval)
                 continue
-            with self.claims.holding(claimed):
-                for result in run([(number, wanted[number]) for number in claimed]):
-                    own[result.trial] = result
+            with self.study.heartbeats([copy.number for copy in taken]):
+                batch = [(search_number(copy), wanted[search_number(copy)]) for copy in taken]
+                for copy, result in zip(taken, run(batch), strict=True):
+                    self.record(copy.number, result)
 
     def train(
         self,
         trials: Sequence[tuple[int, Mapping[str, Any]]],
         scores: Mapping[int, float] | None = None,
-        score_seconds: Mapping[int, float] | None = None,
-        batch: int | None = None,
+        dimensions: Sequence[Param] | None = None,
     ) -> list[TrialResult]:
-        """Train the trials ``(number, params)``, shared with the other workers (`share`),
-        ``batch`` (default ``n_jobs``) trials, all seeds, at a time as one batch of jobs;
-        record and return their results in order. ``scores`` and ``score_seconds`` carry a
-        training-free score already computed for a trial and the time it took.
+        """Train the planned trials ``(number, params)`` (`planned`), ``n_jobs`` trials, all
+        seeds, at a time as one batch of jobs; ``scores`` carry a training-free score already
+        computed for a trial."""
+        return self.planned(trials, lambda batch: self.launch(batch, scores), dimensions)
+
+    def launch(
+        self,
+        trials: Sequence[tuple[int, Mapping[str, Any]]],
+        scores: Mapping[int, float] | None = None,
+        score_seconds: Mapping[int, float] | None = None,
+    ) -> list[TrialResult]:
+        """Train the trials ``(number, params)`` as one batch of jobs (all seeds of each) and
+        return their results in order. ``scores`` and ``score_seconds`` carry a training-free
+        score already computed for a trial and the time it took.
 
         A job failing with an InputError aborts the search (bad input); any other failure
         marks its trial ``failed``.
         """
         scores = scores or {}
         score_seconds = score_seconds or {}
-
-        def launch(pending: list[tuple[int, dict[str, Any]]]) -> list[TrialResult]:
-            jobs = [
-                [
-                    *self.space.overrides(params),
-                    f"seed={seed}",
-                    f"hydra.sweep.subdir=trial_{number:04d}/seed_{seed}",
-                ]
-                for number, params in pending
-                for seed in self.seeds
+        jobs = [
+            [
+                *self.space.overrides(params),
+                f"seed={seed}",
+                f"hydra.sweep.subdir=trial_{number:04d}/seed_{seed}",
             ]
-            returns = self.launcher.launch(jobs, initial_job_idx=self._next_job)
-            self._next_job += len(jobs)
-            per_trial = len(self.seeds)
-            return [
-                self.record(
-                    self._trial_result(
-                        number,
-                        params,
-                        returns[index * per_trial : (index + 1) * per_trial],
-                        scores.get(number),
-                        score_seconds.get(number, 0.0),
-                    )
-                )
-                for index, (number, params) in enumerate(pending)
-            ]
-
-        return self.share(trials, launch, batch or self.sharing.n_jobs)
-
-    def _recorded(self, trials: Mapping[int, Mapping[str, Any]]) -> dict[int, TrialResult]:
-        """Those of ``trials`` (number -> params) with a result in ``results.csv``: a finished
-        row, or a failed one that another worker wrote after this worker started."""
-        rows: dict[int, list[dict[str, str]]] = {}
-        for row in self.results.rows():
-            rows.setdefault(int(row["trial"]), []).append(row)
-        found = {}
-        for number, params in trials.items():
-            finished = self.results.finished_row(number, params, rows.get(number, []))
-            failed = [row for row in rows.get(number, []) if row["status"] == "failed"]
-            if finished is None and len(failed) > self._failed_before[number]:
-                finished = failed[-1]
-            if finished is not None:
-                found[number] = result_from_row(finished, self.space.keys, params)
-        return found
+            for number, params in trials
+            for seed in self.seeds
+        ]
+        returns = self.launcher.launch(jobs, initial_job_idx=self._next_job)
+        self._next_job += len(jobs)
+        per_trial = len(self.seeds)
+        return [
+            self._trial_result(
+                number,
+                dict(params),
+                returns[index * per_trial : (index + 1) * per_trial],
+                scores.get(number),
+                score_seconds.get(number, 0.0),
+            )
+            for index, (number, params) in enumerate(trials)
+        ]
 
     def _trial_result(
         self,

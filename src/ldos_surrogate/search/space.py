@@ -42,6 +42,11 @@ def encode(value: Any) -> str:
     return Transformer.str(value)
 
 
+def signature(params: Mapping[str, Any]) -> tuple[str, ...]:
+    """A trial's values in override syntax, in the order of ``params``: equal for equal trials."""
+    return tuple(encode(value) for value in params.values())
+
+
 @dataclass(frozen=True)
 class Param:
     """One search dimension over the config key ``key``.

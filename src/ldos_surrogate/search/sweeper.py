@@ -2,9 +2,9 @@
 
 ``sweep`` does what all methods share, in this order: parse the search space (the sweeper's
 ``params`` plus command-line sweeps), check that every dimension names a config key and that
-each of its values composes, open ``results.csv`` in the sweep folder, run the method
-(sharing its trials with any other worker of the same search, `ldos_surrogate.search.claims`)
-(`search`, the one method a subclass writes), print the summary table, draw ``report.png``
+each of its values composes, open the search's study (`ldos_surrogate.search.study`, shared
+with any other worker of the same search), run the method (`search`, the one method a subclass
+writes), export the study's trials as ``results.csv``, print the summary table, draw ``report.png``
 in the search folder and write the best trial as ``experiment/<search.name>.yaml`` (with the
 method's other config files) into the search folder's ``configs/`` and into the user configs
 (`ldos_surrogate.search.experiment.ConfigOutput`), then print the command that trains it.
@@ -31,7 +31,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.apps import ROOT_VARIABLE, shell_command, train_command
 from ldos_surrogate.errors import InputError
-from ldos_surrogate.search.claims import SharingSettings
 from ldos_surrogate.search.experiment import (
     EXPERIMENT_GROUP,
     SEARCH_MARK,
@@ -42,13 +41,15 @@ from ldos_surrogate.search.experiment import (
 from ldos_surrogate.search.report import REPORT_FILE, write_report
 from ldos_surrogate.search.results import (
     RESULTS_FILE,
-    ResultsTable,
+    STATUSES,
     SearchOutcome,
     TrialResult,
     summary_table,
+    write_results,
 )
 from ldos_surrogate.search.runner import TrialRunner
 from ldos_surrogate.search.space import SearchSpace, check_keys_exist, parse_space
+from ldos_surrogate.search.study import StudySettings, open_study
 
 SETTINGS_KEY = "hydra.sweeper"
 PARAMS_KEY = f"{SETTINGS_KEY}.params"
@@ -60,7 +61,7 @@ class SearchSweeper(Sweeper, ABC):
     Args:
         params: the search space, config key -> sweep expression (`ldos_surrogate.search.space`).
         repeats: seeds per trained trial; a trial's loss is the mean over them.
-        sharing: how workers of the same search split its trials (None: the defaults).
+        study: where the search's study lives and how its workers share it (None: defaults).
     """
 
     method: ClassVar[str]
@@ -71,12 +72,12 @@ class SearchSweeper(Sweeper, ABC):
         self,
         params: Mapping[str, Any] | None = None,
         repeats: int = 1,
-        sharing: SharingSettings | None = None,
+        study: StudySettings | None = None,
     ) -> None:
         super().__init__()
         self.params = params
         self.repeats = repeats
-        self.sharing = sharing or SharingSettings()
+        self.study = study or StudySettings()
         self.hydra_context: HydraContext | None = None
         self.config: DictConfig | None = None
         self.launcher: Launcher | None = None
@@ -103,6 +104,10 @@ class SearchSweeper(Sweeper, ABC):
     def search(self, runner: TrialRunner) -> SearchOutcome:
         """Run the method's trials through ``runner``; return what it found."""
 
+    def direction(self) -> str:
+        """Whether the study minimises or maximises its trials' values (the losses)."""
+        return "minimize"
+
     def search_space(self, arguments: Sequence[str]) -> SearchSpace:
         """The space the runner composes trials over (a method may add dimensions)."""
         return parse_space(self.params, arguments, PARAMS_KEY)
@@ -120,19 +125,13 @@ class SearchSweeper(Sweeper, ABC):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         space = self.search_space(arguments)
         check_keys_exist(space, self.config, PARAMS_KEY)
-        results = ResultsTable(sweep_dir / RESULTS_FILE, space.keys)
-        self.sharing.check(SETTINGS_KEY)
+        study = open_study(self.study, sweep_dir, name, self.direction(), space.keys, SETTINGS_KEY)
         runner = TrialRunner(
-            self.hydra_context,
-            self.launcher,
-            self.config,
-            space,
-            results,
-            self.repeats,
-            self.sharing,
+            self.hydra_context, self.launcher, self.config, space, study, self.repeats
         )
         runner.check_space()
         outcome = self.search(runner)
+        write_results(sweep_dir / RESULTS_FILE, study.results(), space.keys)
         self._report(name, runner, outcome, outputs, time.perf_counter() - started)
         return outcome.results
 
@@ -146,10 +145,7 @@ class SearchSweeper(Sweeper, ABC):
     ) -> None:
         assert self.hydra_context is not None and self.config is not None
         sweep_dir = outputs.sweep_dir
-        counts = {
-            status: sum(r.status == status for r in outcome.results)
-            for status in ("complete", "pruned", "scored", "failed")
-        }
+        counts = {status: sum(r.status == status for r in outcome.results) for status in STATUSES}
         tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         print(
             f"\nSearch '{name}' ({self.method}): {len(outcome.results)} trials ({tally}), "
@@ -158,7 +154,7 @@ class SearchSweeper(Sweeper, ABC):
         print(summary_table(outcome.results, runner.space.keys))
         for note in outcome.notes:
             print(note)
-        print(f"results: {sweep_dir / RESULTS_FILE}")
+        print(f"results: {sweep_dir / RESULTS_FILE} (exported from study '{runner.study.name}')")
         report = write_report(
             sweep_dir / REPORT_FILE,
             outcome.results,
@@ -170,8 +166,8 @@ class SearchSweeper(Sweeper, ABC):
         elsewhere = len({r.trial for r in outcome.results} - runner.run_here)
         if elsewhere:
             print(
-                f"this worker ran {len(runner.run_here)} of the trials; {elsewhere} were read "
-                f"from {RESULTS_FILE} (run by other workers, or by an earlier run)"
+                f"this worker ran {len(runner.run_here)} of the trials; {elsewhere} came from "
+                f"the study (run by other workers, or by an earlier run)"
             )
         for group, text in outcome.configs.items():
             hint = self._train_hint(outputs, group)
