@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from search_runs import environment, run_search, search_command, write_method
@@ -43,7 +44,8 @@ def wait_for_training_after_a_complete_trial(
         assert process.poll() is None, "the search ended before it could be killed"
         trials = []
         if database.exists():
-            with contextlib.suppress(KeyError):  # the study is not created yet
+            # the study is not created yet, or the search is creating its tables right now
+            with contextlib.suppress(KeyError, sqlalchemy.exc.OperationalError):
                 trials = optuna.load_study(
                     study_name="resumable", storage=f"sqlite:///{database}"
                 ).trials
