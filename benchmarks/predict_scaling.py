@@ -69,7 +69,8 @@ def qe_scf_seconds(repeat: int, scratch: Path) -> dict:
     cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     runner = QeRunner(mpi_processes=QE_PROCESSES)
-    scf = dft.run_pw(atoms, settings.pw_settings(settings.k_mesh), runner, workdir, "scf")
+    pw = settings.pw_settings(Path(settings.pseudo_dir), settings.k_mesh)
+    scf = dft.run_pw(atoms, pw, runner, workdir, "scf")
     seconds = time.perf_counter() - started
     result = {
         "n_atoms": len(atoms),
