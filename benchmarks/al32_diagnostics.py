@@ -25,9 +25,7 @@ The data set: ``--data`` (default ``$LDOS_SURROGATE_DATA/al32_298K``). Writes
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,16 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from harness import arguments, compose_train, scratch_dir, train_quietly, write_outputs  # noqa: E402
+from harness import (  # noqa: E402
+    AL32_TEST,
+    AL32_TRAIN,
+    al32_parser,
+    arguments,
+    compose_train,
+    scratch_dir,
+    train_quietly,
+    write_outputs,
+)
 from hydra.utils import instantiate  # noqa: E402
 
 from ldos_surrogate.models.metrics import (  # noqa: E402
@@ -200,15 +207,13 @@ def plot(payload: dict[str, Any], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    default = Path(os.environ.get("LDOS_SURROGATE_DATA", "data")) / "al32_298K"
-    parser.add_argument("--data", type=Path, default=default, help="default %(default)s")
+    parser = al32_parser()
     parser.add_argument("--extra", nargs="*", default=[], help="more held-out snapshots")
     args = arguments(__doc__.splitlines()[0], parser)
     torch.set_num_threads(1)
     dataset, scratch = args.data.resolve(), scratch_dir(args)
-    train = [f"snapshot_{i:04d}" for i in range(10)]
-    held_out = ["snapshot_0012", "snapshot_0013", *args.extra]
+    train = AL32_TRAIN
+    held_out = [*AL32_TEST, *args.extra]
     quick = ["trainer.max_epochs=1"] if args.quick else []
     sizes = TRAINING_SIZES[:2] if args.quick else TRAINING_SIZES
     started = time.perf_counter()

@@ -34,11 +34,9 @@ The data set: ``--data`` (default ``$LDOS_SURROGATE_DATA/al32_298K``). Writes
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -50,8 +48,12 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from harness import (  # noqa: E402
+    AL32_TEST,
+    AL32_TRAIN,
+    AL32_VAL,
     BAND,
     TOTAL,
+    al32_parser,
     arguments,
     compose_train,
     mean_std,
@@ -71,10 +73,7 @@ from ldos_surrogate.models.metrics import (  # noqa: E402
 )
 
 DESCRIPTORS = SnapParams(rcut=4.67637, twojmax=10)
-TRAIN = [f"snapshot_{i:04d}" for i in range(10)]
-VAL = ["snapshot_0010", "snapshot_0011"]
-TEST = ["snapshot_0012", "snapshot_0013"]
-QUICK_SPLITS = (TRAIN[:2], VAL[:1], TEST[:1])
+QUICK_SPLITS = (AL32_TRAIN[:2], AL32_VAL[:1], AL32_TEST[:1])
 # MALA's examples/basic/ex01_train_network.py
 MALA_EXAMPLE = {
     "input_rescaling_type": "feature-wise-standard",
@@ -327,15 +326,13 @@ def plot(payload: dict[str, Any], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    default = Path(os.environ.get("LDOS_SURROGATE_DATA", "data")) / "al32_298K"
-    parser.add_argument("--data", type=Path, default=default, help="default %(default)s")
+    parser = al32_parser()
     parser.add_argument("--test", nargs="+", help="test snapshots (default 12 and 13)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="of al32")
     args = arguments(__doc__.splitlines()[0], parser)
     torch.set_num_threads(1)
     epochs = 1 if args.quick else MALA_EXAMPLE["max_number_epochs"]
-    splits = QUICK_SPLITS if args.quick else (TRAIN, VAL, args.test or TEST)
+    splits = QUICK_SPLITS if args.quick else (AL32_TRAIN, AL32_VAL, args.test or AL32_TEST)
     dataset = args.data.resolve()
     scratch = scratch_dir(args)
     setup = EnergySetup.from_snapshots([read_snapshot(dataset / name) for name in splits[0]])

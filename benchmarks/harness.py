@@ -23,6 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 BAND = "test/band_energy_mae_mev_per_atom"
 TOTAL = "test/total_free_energy_mae_mev_per_atom"
+# the splits of data=al32_298K (conf/data/al32_298K.yaml)
+AL32_TRAIN = [f"snapshot_{i:04d}" for i in range(10)]
+AL32_VAL = ["snapshot_0010", "snapshot_0011"]
+AL32_TEST = ["snapshot_0012", "snapshot_0013"]
 # no progress bars, CSV logs only: the benchmark's own output stays readable
 QUIET = (
     "logger=csv",
@@ -79,6 +83,15 @@ def arguments(
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the JSON and PNG")
     parser.add_argument("--scratch", type=Path, help="search folders (default: a temp dir)")
     return parser.parse_args()
+
+
+def al32_parser() -> argparse.ArgumentParser:
+    """A parser with ``--data``: the 32-atom Al set, by default ``$LDOS_SURROGATE_DATA/al32_298K``
+    as ``data=al32_298K`` finds it."""
+    parser = argparse.ArgumentParser()
+    default = Path(os.environ.get("LDOS_SURROGATE_DATA", "data")) / "al32_298K"
+    parser.add_argument("--data", type=Path, default=default, help="default %(default)s")
+    return parser
 
 
 def scratch_dir(args: argparse.Namespace) -> Path:
