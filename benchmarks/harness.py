@@ -1,26 +1,38 @@
-"""What the benchmarks share: where the repository and the results are, the command line of
-the benchmarks that train (``--quick``, ``--out``, ``--scratch``), composing and running a
-quiet training, the spread over seeds and writing the results."""
+"""What the benchmarks share: where the repository, the reference data and the results are,
+the command line (``--quick``, ``--out``, ``--scratch``, ``--data``), timers, composing and
+running a quiet training or a whole ``search.py`` search, steps that a re-run skips once they
+are done, the spread over seeds and writing the results."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import math
 import os
+import resource
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from ldos_surrogate.io.atomic import atomic_write_text
 from ldos_surrogate.tasks import train
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+BE2 = REPO / "tests" / "reference" / "mala_be2"  # MALA's Be2 test set, MALA's format
 BAND = "test/band_energy_mae_mev_per_atom"
 TOTAL = "test/total_free_energy_mae_mev_per_atom"
 # the splits of data=al32_298K (conf/data/al32_298K.yaml)
@@ -99,3 +111,110 @@ def scratch_dir(args: argparse.Namespace) -> Path:
         args.scratch.mkdir(parents=True, exist_ok=True)
         return args.scratch.resolve()
     return Path(tempfile.mkdtemp(prefix="ldos_bench_"))
+
+
+def timed(function: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """``function(*args, **kwargs)`` and its wall time in seconds."""
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def best_of(repeats: int, function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """The last result of ``repeats`` calls and the shortest wall time of them (seconds)."""
+    best = math.inf
+    for _ in range(repeats):
+        result, seconds = timed(function, *args)
+        best = min(best, seconds)
+    return result, best
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of the finished child processes of this one."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def resumable(scratch: Path, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``, or what it returned when a run with the same ``scratch`` already did it:
+    each finished step is ``<scratch>/steps/<key>.json`` (written whole or not at all), so an
+    interrupted benchmark re-run with the same ``--scratch`` resumes after its last step."""
+    path = scratch / "steps" / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(result) + "\n")
+    return result
+
+
+@dataclass
+class SearchRun:
+    """A finished ``search.py`` run: its cost and the rows of its ``results.csv``."""
+
+    name: str
+    wall_s: float
+    cpu_s: float
+    rows: list[dict[str, str]]
+
+    @property
+    def n_trained(self) -> int:
+        """Training runs: one per seed of every trained trial."""
+        trained = [r for r in self.rows if r["status"] in ("complete", "failed")]
+        return sum(len(r["seeds"].split(";")) for r in trained)
+
+
+def run_search(
+    scratch: Path, name: str, method_yaml: dict[str, Any], overrides: tuple[str, ...]
+) -> SearchRun:
+    """``python search.py`` with the method ``scratch/conf/hparams_search/<name>.yaml`` (written
+    from ``method_yaml``), logs under ``scratch/logs``, the experiment in ``scratch/conf``.
+
+    Resumable: the cost of a finished search is kept in its step file; an interrupted one
+    continues from its Optuna study when run again (its cost is then that of the last part).
+    """
+
+    def search() -> dict[str, Any]:
+        conf = scratch / "conf"
+        method_file = conf / "hparams_search" / f"{name}.yaml"
+        method_file.parent.mkdir(parents=True, exist_ok=True)
+        method_file.write_text("# @package _global_\n" + OmegaConf.to_yaml(method_yaml))
+        command = [
+            sys.executable,
+            str(REPO / "search.py"),
+            f"hydra.searchpath=[file://{conf}]",
+            f"hparams_search={name}",
+            f"search.name={name}",
+            f"paths.log_dir={scratch / 'logs'}",
+            f"search.experiment_dir={conf / 'experiment'}",
+            *QUIET,
+            *overrides,
+        ]
+        environment = os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
+        cpu_before = children_cpu_seconds()
+        result, wall = timed(
+            subprocess.run, command, capture_output=True, text=True, env=environment, cwd=scratch
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"search {name} failed:\n{result.stderr[-3000:]}")
+        return {"wall_s": wall, "cpu_s": children_cpu_seconds() - cpu_before}
+
+    cost = resumable(scratch, f"search_{name}", search)
+    with (scratch / "logs" / "search" / name / "results.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return SearchRun(name, cost["wall_s"], cost["cpu_s"], rows)
+
+
+def data_folder(given: str | Path) -> Path:
+    """The data set ``given`` as a folder: a path as it is, a bare name (``al32_298K``) under
+    ``$LDOS_SURROGATE_DATA`` when that holds it, else under the repository's ``data/``; exits
+    with one line naming the folder when it holds no data set."""
+    path = Path(given)
+    if len(path.parts) > 1:
+        folder = path
+    else:
+        external = Path(os.environ.get("LDOS_SURROGATE_DATA", REPO / "data")) / path
+        folder = external if external.exists() else REPO / "data" / path
+    if not (folder / "manifest.json").exists():
+        sys.exit(f"{folder}: no data set there (manifest.json missing); see data/README.md")
+    return folder.resolve()

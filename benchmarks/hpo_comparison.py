@@ -6,26 +6,30 @@ own logs and experiment files; nothing lands in the repository's ``logs/`` or ``
 For each method: wall and CPU seconds of the whole search (``search.py`` and its children),
 networks trained, then the chosen network (the experiment file the search wrote) trained with
 several seeds and tested on the held-out snapshots: mean and standard deviation over seeds of
-the band-energy and total-free-energy MAE (meV/atom, seed Eq. 12).
+the band-energy and total-free-energy MAE (meV/atom, seed Eq. 12), beside the constant guess.
+The anytime view (seed Fig. 3/4): Optuna's best-so-far validation band-energy MAE against the
+compute its trials spent, and the compute Optuna needs to first reach the validation MAE of
+NASWOT's choice over the compute of the NASWOT search (the speed-up at equal accuracy).
 
     .venv/bin/python benchmarks/hpo_comparison.py --quick   # minutes: CI smoke test
-    .venv/bin/python benchmarks/hpo_comparison.py           # the scaled full run
+    .venv/bin/python benchmarks/hpo_comparison.py           # the 4-atom set, scaled full run
+    .venv/bin/python benchmarks/hpo_comparison.py --data al32_298K --scratch DIR   # 32 atoms
 
-Writes ``<out>/hpo_comparison.json`` and ``<out>/hpo_comparison.png`` (MAE vs CPU seconds).
-``run_search`` and the search space serve the other benchmarks of the seed paper's claims.
+Every search and every retraining is a resumable step: run again with the same ``--scratch``
+after an interrupt and the finished ones are read back. ``--methods`` runs a subset (two
+processes on the same scratch share the work; a last run without it writes the results).
+Writes ``<out>/hpo_comparison[_<data set>].json`` and ``.png`` (MAE vs CPU seconds, and the
+anytime view).
 """
 
 from __future__ import annotations
 
-import csv
+import argparse
+import hashlib
 import json
 import math
-import os
-import resource
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,184 +40,46 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from harness import (  # noqa: E402
     BAND,
-    QUIET,
-    REPO,
     TOTAL,
+    SearchRun,
     arguments,
     compose_train,
+    data_folder,
     mean_std,
+    resumable,
+    run_search,
     scratch_dir,
     train_quietly,
     write_outputs,
 )
 from omegaconf import OmegaConf  # noqa: E402
+from search_scales import METHODS, Scale, method_yaml, scale_of  # noqa: E402
 
 
-@dataclass(frozen=True)
-class Scale:
-    """Data, epochs and search sizes of one mode."""
-
-    data: tuple[str, ...]  # overrides of the data split
-    max_epochs: int
-    # of every training whose rate is not searched (NASWOT's); quick: 4 epochs at 1e-3 left
-    # networks whose DOS cannot hold the electrons (an infinite loss fails the trial)
-    learning_rate: float
-    architecture: dict[str, str]  # config key -> Hydra choice()
-    training: dict[str, str]
-    optuna_trials: int
-    optuna_startup: int
-    naswot_inits: int
-    training_trials: int  # of NASWOT optimized
-    seeds: tuple[int, ...]  # retraining of each choice
-
-
-QUICK = Scale(
-    data=("data.train=[snapshot_0000,snapshot_0001]", "data.val=[snapshot_0005]"),
-    max_epochs=4,
-    learning_rate=1e-2,
-    architecture={
-        "model.network.layer_widths": "choice([null,32,null],[null,64,64,null])",
-        "model.network.activations": "choice(ReLU,Tanh)",
-    },
-    training={"model.optimizer.lr": "choice(1e-3,1e-2)"},
-    optuna_trials=4,
-    optuna_startup=2,
-    naswot_inits=2,
-    training_trials=2,
-    seeds=(0, 1),
-)
-FULL = Scale(
-    data=(),  # train 0-4, validate 5, test 6-7 (data/al_fcc_298K)
-    max_epochs=10,
-    learning_rate=1e-3,  # the config's
-    architecture={
-        "model.network.layer_widths": (
-            "choice([null,32,null],[null,64,64,null],[null,128,128,null],[null,64,64,64,64,null])"
-        ),
-        "model.network.activations": "choice(ReLU,LeakyReLU,Sigmoid,Tanh)",
-    },
-    training={
-        "model.optimizer.lr": "choice(1e-4,1e-3,3e-3,1e-2)",
-        "callbacks.early_stopping.patience": "choice(3,5,10)",
-    },
-    optuna_trials=20,
-    optuna_startup=8,
-    naswot_inits=5,
-    training_trials=6,
-    seeds=(0, 1, 2, 3, 4),
-)
-METHODS = ("direct", "optuna", "optuna_naswot", "oat", "naswot", "naswot_optimized")
-
-
-@dataclass
-class SearchRun:
-    """A finished ``search.py`` run: its cost and the rows of its ``results.csv``."""
-
-    name: str
-    wall_s: float
-    cpu_s: float
-    rows: list[dict[str, str]]
-
-    @property
-    def n_trained(self) -> int:
-        """Training runs: one per seed of every trained trial."""
-        trained = [r for r in self.rows if r["status"] in ("complete", "failed")]
-        return sum(len(r["seeds"].split(";")) for r in trained)
-
-
-def run_search(
-    scratch: Path, name: str, method_yaml: dict[str, Any], overrides: tuple[str, ...]
-) -> SearchRun:
-    """``python search.py`` with the method ``scratch/conf/hparams_search/<name>.yaml`` (written
-    from ``method_yaml``), logs under ``scratch/logs``, the experiment in ``scratch/conf``."""
-    conf = scratch / "conf"
-    method_file = conf / "hparams_search" / f"{name}.yaml"
-    method_file.parent.mkdir(parents=True, exist_ok=True)
-    method_file.write_text("# @package _global_\n" + OmegaConf.to_yaml(method_yaml))
-    command = [
-        sys.executable,
-        str(REPO / "search.py"),
-        f"hydra.searchpath=[file://{conf}]",
-        f"hparams_search={name}",
-        f"search.name={name}",
-        f"paths.log_dir={scratch / 'logs'}",
-        f"search.experiment_dir={conf / 'experiment'}",
-        *QUIET,
-        *overrides,
-    ]
-    environment = os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
-    cpu_before = _children_cpu_seconds()
-    started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=scratch)
-    wall = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"search {name} failed:\n{result.stderr[-3000:]}")
-    with (scratch / "logs" / "search" / name / "results.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return SearchRun(name, wall, _children_cpu_seconds() - cpu_before, rows)
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
-    """The search config of ``method`` over the shared space of ``scale``."""
-    everything = scale.architecture | scale.training
-    optuna = {
-        "n_trials": scale.optuna_trials,
-        "repeats": 1,
-        "sampler": {
-            "_target_": "optuna.samplers.TPESampler",
-            "seed": 42,
-            "n_startup_trials": scale.optuna_startup,
-        },
-    }
-    naswot = {"n_inits": scale.naswot_inits, "batch_points": 64}
-    sweeper: dict[str, Any] = {
-        "direct": {"repeats": 1, "params": everything},
-        "optuna": optuna | {"params": everything},
-        "optuna_naswot": optuna
-        | {
-            "params": everything,
-            "naswot": naswot,
-            "pruner": {"quantile": 0.5, "warmup": scale.optuna_startup},
-        },
-        "oat": {"repeats": 1, "params": everything},
-        "naswot": {"params": scale.architecture, "naswot": naswot},
-        "naswot_optimized": {
-            "params": scale.architecture,
-            "naswot": naswot,
-            "training": {
-                "n_trials": scale.training_trials,
-                "params": scale.training,
-                "sampler": optuna["sampler"] | {"n_startup_trials": scale.training_trials // 2},
-            },
-        },
-    }[method]
-    return {
-        "defaults": [{"override /hydra/sweeper": f"ldos_{method}"}],
-        "trainer": {"max_epochs": scale.max_epochs},
-        "model": {"optimizer": {"lr": scale.learning_rate}},
-        "hydra": {"sweeper": sweeper},
-    }
-
-
-def evaluate_choice(scratch: Path, name: str, scale: Scale, keys: list[str]) -> dict[str, Any]:
-    """Train ``experiment=<name>`` with every seed of ``scale``; test MAEs, mean and std."""
+def evaluate_choice(
+    scratch: Path, name: str, scale: Scale, keys: list[str], data: tuple[str, ...]
+) -> dict[str, Any]:
+    """Train ``experiment=<name>`` with every seed of ``scale``; test MAEs, mean and std. Each
+    training is a step named by the chosen values and the seed: methods that choose the same
+    configuration share its trainings."""
     band, total = [], []
-    chosen = {}
     for seed in scale.seeds:
         cfg = compose_train(
             scratch / "eval" / name / f"seed_{seed}",
             f"experiment={name}",
+            *data,
             f"seed={seed}",
             "test=true",
             conf=scratch / "conf",
         )
         chosen = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
-        metrics = train_quietly(cfg)
+        digest = hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
+
+        def retrain(cfg=cfg) -> dict[str, Any]:
+            metrics = train_quietly(cfg)
+            return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+        metrics = resumable(scratch, f"eval_{digest}_seed{seed}", retrain)
         band.append(metrics[BAND])
         total.append(metrics[TOTAL])
     return {
@@ -222,32 +88,39 @@ def evaluate_choice(scratch: Path, name: str, scale: Scale, keys: list[str]) -> 
         **mean_std("mae_total_mev_per_atom", total),
         "mae_band_per_seed": band,
         "mae_total_per_seed": total,
+        "constant_guess_band_mev_per_atom": metrics.get(CONSTANT_BAND),
+        "constant_guess_total_mev_per_atom": metrics.get(CONSTANT_TOTAL),
     }
+
+
+CONSTANT_BAND = "test/band_energy_constant_mae_mev_per_atom"
+CONSTANT_TOTAL = "test/total_free_energy_constant_mae_mev_per_atom"
 
 
 def _plain(value: Any) -> Any:
     return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
 
 
-def compare(scale: Scale, scratch: Path) -> dict[str, dict[str, Any]]:
-    """Every method: search, then its choice retrained and tested."""
+def search_and_evaluate(
+    method: str, scale: Scale, scratch: Path, data: tuple[str, ...]
+) -> tuple[SearchRun, dict[str, Any]]:
+    """One method: its search (resumed where it stopped), then its choice retrained and
+    tested; the search and a summary of both."""
+    run = run_search(scratch, f"bench_{method}", method_yaml(method, scale), data)
     keys = list(scale.architecture | scale.training)
-    results = {}
-    for method in METHODS:
-        run = run_search(scratch, f"bench_{method}", method_yaml(method, scale), scale.data)
-        results[method] = {
-            "wall_s": run.wall_s,
-            "cpu_s": run.cpu_s,
-            "n_trained": run.n_trained,
-            "n_trials": len(run.rows),
-        } | evaluate_choice(scratch, run.name, scale, keys)
-        print(f"{method:17s} {json.dumps(results[method])}", file=sys.stderr, flush=True)
-    return results
+    summary = {
+        "wall_s": run.wall_s,
+        "cpu_s": run.cpu_s,
+        "n_trained": run.n_trained,
+        "n_trials": len(run.rows),
+    } | evaluate_choice(scratch, run.name, scale, keys, data)
+    print(f"{method:17s} {json.dumps(summary)}", file=sys.stderr, flush=True)
+    return run, summary
 
 
 def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
     """Speed-up of NASWOT (fixed) over Optuna and direct search, and its accuracy relative
-    to Optuna's choice (the goal: >= 100x faster at an MAE within 1.5x of Optuna's)."""
+    to Optuna's choice (the goal: >= 100x cheaper at a test MAE within 1.2x of Optuna's)."""
     naswot, optuna, direct = results["naswot"], results["optuna"], results["direct"]
     return {
         "naswot_speedup_cpu_vs_optuna": optuna["cpu_s"] / naswot["cpu_s"],
@@ -256,13 +129,50 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
         "naswot_speedup_wall_vs_direct": direct["wall_s"] / naswot["wall_s"],
         "naswot_band_mae_over_optuna": naswot["mae_band_mev_per_atom_mean"]
         / optuna["mae_band_mev_per_atom_mean"],
+        "naswot_total_mae_over_optuna": naswot["mae_total_mev_per_atom_mean"]
+        / optuna["mae_total_mev_per_atom_mean"],
     }
 
 
-def plot(results: dict[str, dict[str, Any]], path: Path, title: str) -> None:
-    """Test MAE (mean +- std over seeds) against search CPU seconds, one point per method;
-    a method whose choice gave an unusable prediction (MAE inf) is named in the legend."""
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+def trial_number(row: dict[str, str]) -> int:
+    return int(row["trial"])
+
+
+def validation_mae(row: dict[str, str]) -> float:
+    """A trained trial's validation band-energy MAE (meV/atom); inf for any other."""
+    value = row["band_energy_mae_mev_per_atom"]
+    return float(value) if row["status"] == "complete" and value else math.inf
+
+
+def anytime(optuna: SearchRun, naswot: SearchRun) -> dict[str, Any]:
+    """Optuna's best-so-far validation MAE against the seconds its trials spent (in trial
+    order), and the seconds it needs to first reach the validation MAE of NASWOT's trained
+    choice over the seconds of NASWOT's trials (scoring every candidate and the training).
+    When Optuna never reaches it, the speed-up is at least its whole compute over NASWOT's."""
+    rows = sorted(optuna.rows, key=trial_number)
+    seconds = np.cumsum([float(r["wall_seconds"]) for r in rows])
+    best = np.minimum.accumulate([validation_mae(r) for r in rows])
+    target = min(validation_mae(r) for r in naswot.rows)
+    naswot_seconds = sum(float(r["wall_seconds"]) for r in naswot.rows)
+    reached = np.flatnonzero(best <= target)
+    matched = float(seconds[reached[0]]) if reached.size else None
+    return {
+        "optuna_trial_seconds": seconds.tolist(),
+        "optuna_best_so_far_val_mae": best.tolist(),
+        "naswot_val_mae": target,
+        "naswot_trial_seconds": naswot_seconds,
+        "optuna_seconds_to_reach_naswot": matched,
+        "optuna_trials_to_reach_naswot": int(reached[0]) + 1 if reached.size else None,
+        "speedup_at_equal_accuracy": (matched or float(seconds[-1])) / naswot_seconds,
+        "speedup_is_lower_bound": matched is None,
+    }
+
+
+def plot(results: dict[str, dict[str, Any]], curve: dict[str, Any], path: Path, title: str) -> None:
+    """Test MAE (mean +- std over seeds) against search CPU seconds, one point per method (a
+    method whose choice gave an unusable prediction, MAE inf, is named in the legend), and
+    the anytime view."""
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     for ax, quantity, label in (
         (axes[0], "band", "band energy"),
         (axes[1], "total", "total free energy"),
@@ -277,34 +187,92 @@ def plot(results: dict[str, dict[str, Any]], path: Path, title: str) -> None:
                 capsize=3,
                 label=method if math.isfinite(mean) else f"{method}: MAE inf (unusable)",
             )
+        constant = next(iter(results.values())).get(f"constant_guess_{quantity}_mev_per_atom")
+        if constant is not None:
+            ax.axhline(constant, color="grey", linestyle=":", label="constant guess")
         ax.set_xscale("log")
         ax.set_xlabel("search compute (CPU seconds, log scale)")
         ax.set_ylabel("test MAE (meV/atom)")
-        ax.set_title(f"{label}, mean +- std over seeds; {title}", fontsize=10)
+        ax.set_title(f"{label}, mean +- std over seeds; {title}", fontsize=9)
         ax.legend(fontsize=7)
+    ax = axes[2]
+    ax.step(
+        curve["optuna_trial_seconds"],
+        curve["optuna_best_so_far_val_mae"],
+        where="post",
+        label="Optuna, best so far",
+    )
+    ax.scatter(
+        [curve["naswot_trial_seconds"]],
+        [curve["naswot_val_mae"]],
+        marker="*",
+        s=120,
+        color="tab:red",
+        label="NASWOT's choice",
+        zorder=3,
+    )
+    ax.axhline(curve["naswot_val_mae"], color="tab:red", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("compute of the trials (wall seconds, log scale)")
+    ax.set_ylabel("validation band-energy MAE (meV/atom)")
+    bound = ">= " if curve["speedup_is_lower_bound"] else ""
+    ax.set_title(
+        f"anytime view: equal accuracy at {bound}{curve['speedup_at_equal_accuracy']:.1f}x "
+        "NASWOT's compute",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
-    scale = QUICK if args.quick else FULL
-    mode = "quick" if args.quick else "full"
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default="al_fcc_298K", help="al_fcc_298K, al32_298K or a folder")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    args = arguments(__doc__.splitlines()[0], parser)
+    folder = data_folder(args.data)
+    scale = scale_of(folder, args.quick)
+    data = (*scale.data, f"data.dataset_dir={folder}")
+    scratch = scratch_dir(args)
     started = time.perf_counter()
-    results = compare(scale, scratch_dir(args))
+    runs, results = {}, {}
+    for method in args.methods:
+        runs[method], results[method] = search_and_evaluate(method, scale, scratch, data)
+    if set(args.methods) != set(METHODS):
+        print(f"done: {args.methods}; run without --methods to write the results")
+        return
+    mode = "quick" if args.quick else "full"
+    suffix = "" if folder.name == "al_fcc_298K" else f"_{folder.name}"
+    curve = anytime(runs["optuna"], runs["naswot"])
     payload = {
         "mode": mode,
+        "data": folder.name,
         "wall_s_total": time.perf_counter() - started,
         "space": scale.architecture | scale.training,
+        "data_overrides": list(scale.data),
         "max_epochs": scale.max_epochs,
+        "trial_budget": {
+            "optuna": scale.optuna_trials,
+            "optuna_naswot": scale.pruner_trials,
+            "naswot_optimized_training_trials": scale.training_trials,
+            **{m: results[m]["n_trials"] for m in ("direct", "oat", "naswot")},
+        },
         "seeds": list(scale.seeds),
         "methods": results,
         "ratios": ratios(results),
+        "anytime": curve,
     }
-    path = write_outputs("hpo_comparison", args.out, payload)
-    plot(results, args.out / "hpo_comparison.png", f"search methods, Al ({mode})")
-    print(json.dumps(payload["ratios"], indent=2))
+    path = write_outputs(f"hpo_comparison{suffix}", args.out, payload)
+    plot(results, curve, args.out / f"hpo_comparison{suffix}.png", f"{folder.name} ({mode})")
+    print(
+        json.dumps(
+            payload["ratios"] | {"speedup_at_equal_accuracy": curve["speedup_at_equal_accuracy"]},
+            indent=2,
+        )
+    )
     print(f"wrote {path}")
 
 

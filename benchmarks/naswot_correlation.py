@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
-from harness import arguments, compose_train, scratch_dir, write_outputs
-from hpo_comparison import FULL, QUICK, method_yaml, run_search
+from harness import arguments, compose_train, run_search, scratch_dir, write_outputs
 from scipy.stats import kendalltau
+from search_scales import FULL, QUICK, method_yaml
 
 from ldos_surrogate.scores.naswot import CONVENTIONS
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings

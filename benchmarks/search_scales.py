@@ -1,0 +1,154 @@
+"""The search space, data and budgets that the search benchmarks share (``hpo_comparison``,
+``naswot_correlation``, ``zero_cost_scores``): the same scale gives the same Optuna study, so
+benchmarks run on one scratch folder share its trials. One scale per data set and mode."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import AL32_TEST
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Data, epochs and search sizes of one mode."""
+
+    data: tuple[str, ...]  # overrides of the data set, its split and the base experiment
+    max_epochs: int
+    # of every training whose rate is not searched (NASWOT's); quick: 4 epochs at 1e-3 left
+    # networks whose DOS cannot hold the electrons (an infinite loss fails the trial)
+    learning_rate: float
+    architecture: dict[str, str]  # config key -> Hydra choice()
+    training: dict[str, str]
+    optuna_trials: int
+    pruner_trials: int  # of Optuna + NASWOT pruner
+    optuna_startup: int
+    naswot_inits: int
+    training_trials: int  # of NASWOT optimized
+    seeds: tuple[int, ...]  # retraining of each choice
+
+
+QUICK = Scale(
+    data=("data.train=[snapshot_0000,snapshot_0001]", "data.val=[snapshot_0005]"),
+    max_epochs=4,
+    learning_rate=1e-2,
+    architecture={
+        "model.network.layer_widths": "choice([null,32,null],[null,64,64,null])",
+        "model.network.activations": "choice(ReLU,Tanh)",
+    },
+    training={"model.optimizer.lr": "choice(1e-3,1e-2)"},
+    optuna_trials=4,
+    pruner_trials=4,
+    optuna_startup=2,
+    naswot_inits=2,
+    training_trials=2,
+    seeds=(0, 1),
+)
+FULL = Scale(
+    data=(),  # train 0-4, validate 5, test 6-7 (data/al_fcc_298K)
+    max_epochs=10,
+    learning_rate=1e-3,  # the config's
+    architecture={
+        "model.network.layer_widths": (
+            "choice([null,32,null],[null,64,64,null],[null,128,128,null],[null,64,64,64,64,null])"
+        ),
+        "model.network.activations": "choice(ReLU,LeakyReLU,Sigmoid,Tanh)",
+    },
+    training={
+        "model.optimizer.lr": "choice(1e-4,1e-3,3e-3,1e-2)",
+        "callbacks.early_stopping.patience": "choice(3,5,10)",
+    },
+    optuna_trials=20,
+    pruner_trials=20,
+    optuna_startup=8,
+    naswot_inits=5,
+    training_trials=6,
+    seeds=(0, 1, 2, 3, 4),
+)
+# The 32-atom set, sized for ~2 h on 2 cores: the al32 experiment (solved output layer, cosine
+# schedule) trained 3 epochs on 3 of its 10 training snapshots, validated on 1, tested on both
+# test snapshots. The space: 1-4 hidden layers of 32 or 512 (8 layouts) x 4 activations = 32
+# architectures; learning rate, mini-batch size, early-stopping patience (1 can stop a
+# 3-epoch training after epoch 2, 3 never does).
+_LAYOUTS = [
+    "[null," + ",".join([str(width)] * depth) + ",null]"
+    for depth in (1, 2, 3, 4)
+    for width in (32, 512)
+]
+AL32 = Scale(
+    data=(
+        "experiment=al32",
+        "data.train=[snapshot_0000,snapshot_0004,snapshot_0008]",
+        "data.val=[snapshot_0010]",
+        f"data.test=[{','.join(AL32_TEST)}]",
+    ),
+    max_epochs=3,
+    learning_rate=1e-3,
+    architecture={
+        "model.network.layer_widths": f"choice({','.join(_LAYOUTS)})",
+        "model.network.activations": "choice(ReLU,LeakyReLU,Sigmoid,Tanh)",
+    },
+    training={
+        "model.optimizer.lr": "choice(1e-4,1e-3,1e-2)",
+        "data.batch_size": "choice(256,1024)",
+        "callbacks.early_stopping.patience": "choice(1,3)",
+    },
+    optuna_trials=60,  # also the trials of naswot_correlation.py (the same study)
+    pruner_trials=40,
+    optuna_startup=20,
+    naswot_inits=5,
+    training_trials=6,
+    seeds=(0, 1, 2, 3, 4),
+)
+SCALES = {"al_fcc_298K": (QUICK, FULL), "al32_298K": (QUICK, AL32)}
+METHODS = ("direct", "optuna", "optuna_naswot", "oat", "naswot", "naswot_optimized")
+
+
+def scale_of(folder: Path, quick: bool) -> Scale:
+    """The mode's scale for the data set in ``folder`` (its name says which)."""
+    if folder.name not in SCALES:
+        sys.exit(f"--data {folder}: not one of the known data sets {sorted(SCALES)}")
+    return SCALES[folder.name][0 if quick else 1]
+
+
+def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
+    """The search config of ``method`` over the shared space of ``scale``."""
+    everything = scale.architecture | scale.training
+    sampler = {
+        "_target_": "optuna.samplers.TPESampler",
+        "seed": 42,
+        "n_startup_trials": scale.optuna_startup,
+    }
+    optuna = {"n_trials": scale.optuna_trials, "repeats": 1, "sampler": sampler}
+    naswot = {"n_inits": scale.naswot_inits, "batch_points": 64}
+    sweeper: dict[str, Any] = {
+        "direct": {"repeats": 1, "params": everything},
+        "optuna": optuna | {"params": everything},
+        "optuna_naswot": optuna
+        | {
+            "n_trials": scale.pruner_trials,
+            "params": everything,
+            "naswot": naswot,
+            "pruner": {"quantile": 0.5, "warmup": scale.optuna_startup},
+        },
+        "oat": {"repeats": 1, "params": everything},
+        "naswot": {"params": scale.architecture, "naswot": naswot},
+        "naswot_optimized": {
+            "params": scale.architecture,
+            "naswot": naswot,
+            "training": {
+                "n_trials": scale.training_trials,
+                "params": scale.training,
+                "sampler": sampler | {"n_startup_trials": scale.training_trials // 2},
+            },
+        },
+    }[method]
+    return {
+        "defaults": [{"override /hydra/sweeper": f"ldos_{method}"}],
+        "trainer": {"max_epochs": scale.max_epochs},
+        "model": {"optimizer": {"lr": scale.learning_rate}},
+        "hydra": {"sweeper": sweeper},
+    }
