@@ -1,8 +1,9 @@
 """ACSD against trained networks over the SNAP hyperparameters (seed Fig. 7/8).
 
 An Rcut sweep at fixed 2 Jmax and a 2 Jmax sweep at fixed Rcut on one data set: the shipped
-fcc Al (``al_fcc_298K``, the default) or hcp Mg (``mg_hcp_298K``, made by ``ldos-surrogate
-datagen``; see data/README.md). Per point: the ACSD (seed Eq. 16-17, standardised arrays, 200
+fcc Al (``al_fcc_298K``, the default), hcp Mg (``mg_hcp_298K``, made by ``ldos-surrogate
+datagen``; see data/README.md) or the 32-atom fcc Al set (``al32_298K``, found under
+``$LDOS_SURROGATE_DATA``). Per point: the ACSD (seed Eq. 16-17, standardised arrays, 200
 grid points per training snapshot; the sweeper's own ``snapshot_acsd`` and
 ``select_descriptor``) and the test band-energy and total-free-energy MAE (meV/atom) of the
 default network trained with several seeds on those descriptors; the total only where Eq. 7
@@ -21,6 +22,9 @@ project's default), which holds the first two shells of either crystal.
     .venv/bin/python benchmarks/acsd_sweep.py --quick   # 3 points, 1 seed: CI smoke test
     .venv/bin/python benchmarks/acsd_sweep.py           # 9 points, 3 seeds
     .venv/bin/python benchmarks/acsd_sweep.py --data mg_hcp_298K
+    .venv/bin/python benchmarks/acsd_sweep.py --data al32_298K --scratch DIR   # 10 points
+
+Every point is a resumable step: run again with the same ``--scratch`` after an interrupt.
 
 ``--data`` takes a data set's name (a folder of data/) or the path of one whose folder is
 named like a known set. Writes ``<out>/acsd_sweep.json`` and ``.png`` for Al,
@@ -30,6 +34,7 @@ named like a known set. Writes ``<out>/acsd_sweep.json`` and ``.png`` for Al,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -38,12 +43,14 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 from harness import (
+    AL32_TEST,
     BAND,
     REPO,
     TOTAL,
     arguments,
     compose_train,
     mean_std,
+    resumable,
     scratch_dir,
     train_quietly,
     write_outputs,
@@ -64,6 +71,7 @@ SEED = 42  # of the ACSD draw, as the search's default config seed
 
 @dataclass(frozen=True)
 class Sweep:
+    base: tuple[str, ...]  # overrides of every training (the experiment)
     train: tuple[str, ...]
     val: tuple[str, ...]
     test: tuple[str, ...]
@@ -76,6 +84,7 @@ class Sweep:
 
 
 AL_QUICK = Sweep(
+    base=(),
     train=("snapshot_0000", "snapshot_0001"),
     val=("snapshot_0005",),
     test=("snapshot_0006",),
@@ -87,6 +96,7 @@ AL_QUICK = Sweep(
     max_epochs=4,
 )
 AL_FULL = Sweep(
+    base=(),
     train=tuple(f"snapshot_{i:04d}" for i in range(5)),
     val=("snapshot_0005",),
     test=("snapshot_0006", "snapshot_0007"),
@@ -128,7 +138,40 @@ MG = DataSet(
     quick=replace(AL_QUICK, rcuts=(3.5, 4.67637)),
     full=replace(AL_FULL, rcuts=(2.5, 3.5, 4.0, 4.67637, 5.5, 6.5)),
 )
-DATA_SETS = {data_set.name: data_set for data_set in (AL, MG)}
+# The 32-atom set: the al32 experiment (32 sigmoids, solved output layer, 12 epochs) trained
+# on 3 of its training snapshots, as in hpo_comparison --data al32_298K; Rcut on both sides of
+# each of the first three fcc shells (2.86, 4.05, 4.96 Angstrom) at 2 Jmax = 6, 2 Jmax 2-10
+# at the default Rcut.
+AL32_FULL = Sweep(
+    base=("experiment=al32",),
+    train=("snapshot_0000", "snapshot_0004", "snapshot_0008"),
+    val=("snapshot_0010",),
+    test=tuple(AL32_TEST),
+    rcuts=(2.5, 3.5, 4.5, 4.67637, 5.5),
+    twojmax_fixed=6,
+    twojmaxes=(2, 4, 6, 8, 10),
+    rcut_fixed=4.67637,
+    seeds=(0, 1, 2),
+    max_epochs=12,
+)
+AL32 = DataSet(
+    name="al32_298K",
+    element="Al",
+    output="acsd_sweep_al32_298K",
+    datagen="ldos-surrogate datagen --element Al --supercell 2 --temperature 298 "
+    "--snapshots 14 --seed 100 --energy-spacing 0.1 --width 0.1",
+    quick=replace(
+        AL32_FULL,
+        rcuts=(3.5, 4.67637),
+        twojmaxes=(2, 4),
+        twojmax_fixed=4,
+        seeds=(0,),
+        max_epochs=2,
+        train=("snapshot_0000",),
+    ),
+    full=AL32_FULL,
+)
+DATA_SETS = {data_set.name: data_set for data_set in (AL, MG, AL32)}
 
 
 def measure_point(
@@ -156,6 +199,7 @@ def measure_point(
     for seed in sweep.seeds:
         cfg = compose_train(
             scratch / "train" / f"rcut{rcut:g}_twojmax{twojmax}_seed{seed}",
+            *sweep.base,
             f"descriptor.rcut={rcut}",
             f"descriptor.twojmax={twojmax}",
             f"data.dataset_dir={data}",
@@ -243,7 +287,10 @@ def data_set_of(given: str) -> tuple[DataSet, Path]:
     """The data set named (or whose folder is) ``given``: its sweep points and its folder;
     exits with one line when either is unknown."""
     path = Path(given)
-    folder = path if len(path.parts) > 1 else REPO / "data" / path
+    external = Path(os.environ.get("LDOS_SURROGATE_DATA", REPO / "data")) / path
+    folder = (
+        path if len(path.parts) > 1 else external if external.exists() else REPO / "data" / path
+    )
     data_set = DATA_SETS.get(folder.name)
     if data_set is None:
         sys.exit(f"--data {given}: not one of the known data sets {sorted(DATA_SETS)}")
@@ -261,12 +308,17 @@ def main() -> None:
     data_set, folder = data_set_of(args.data)
     sweep = data_set.quick if args.quick else data_set.full
     scratch = scratch_dir(args)
+    mode = "quick" if args.quick else "full"
     started = time.perf_counter()
     measured: dict[tuple[float, int], dict[str, Any]] = {}
 
     def point(rcut: float, twojmax: int) -> dict[str, Any]:
         if (rcut, twojmax) not in measured:
-            measured[rcut, twojmax] = measure_point(sweep, folder, rcut, twojmax, scratch)
+            measured[rcut, twojmax] = resumable(
+                scratch,
+                f"point_{data_set.name}_rcut{rcut:g}_twojmax{twojmax}_{mode}",
+                lambda: measure_point(sweep, folder, rcut, twojmax, scratch),
+            )
         return measured[rcut, twojmax]
 
     sweeps = {
@@ -274,7 +326,7 @@ def main() -> None:
         "twojmax": [point(sweep.rcut_fixed, j) for j in sweep.twojmaxes],
     }
     payload = {
-        "mode": "quick" if args.quick else "full",
+        "mode": mode,
         "data": data_set.name,
         "wall_s_total": time.perf_counter() - started,
         "seeds": list(sweep.seeds),

@@ -25,7 +25,6 @@ anytime view).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -39,66 +38,14 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from harness import (  # noqa: E402
-    BAND,
-    TOTAL,
     SearchRun,
     arguments,
-    compose_train,
     data_folder,
-    mean_std,
-    resumable,
     run_search,
     scratch_dir,
-    train_quietly,
     write_outputs,
 )
-from omegaconf import OmegaConf  # noqa: E402
-from search_scales import METHODS, Scale, method_yaml, scale_of  # noqa: E402
-
-
-def evaluate_choice(
-    scratch: Path, name: str, scale: Scale, keys: list[str], data: tuple[str, ...]
-) -> dict[str, Any]:
-    """Train ``experiment=<name>`` with every seed of ``scale``; test MAEs, mean and std. Each
-    training is a step named by the chosen values and the seed: methods that choose the same
-    configuration share its trainings."""
-    band, total = [], []
-    for seed in scale.seeds:
-        cfg = compose_train(
-            scratch / "eval" / name / f"seed_{seed}",
-            f"experiment={name}",
-            *data,
-            f"seed={seed}",
-            "test=true",
-            conf=scratch / "conf",
-        )
-        chosen = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
-        digest = hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
-
-        def retrain(cfg=cfg) -> dict[str, Any]:
-            metrics = train_quietly(cfg)
-            return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-
-        metrics = resumable(scratch, f"eval_{digest}_seed{seed}", retrain)
-        band.append(metrics[BAND])
-        total.append(metrics[TOTAL])
-    return {
-        "chosen": chosen,
-        **mean_std("mae_band_mev_per_atom", band),
-        **mean_std("mae_total_mev_per_atom", total),
-        "mae_band_per_seed": band,
-        "mae_total_per_seed": total,
-        "constant_guess_band_mev_per_atom": metrics.get(CONSTANT_BAND),
-        "constant_guess_total_mev_per_atom": metrics.get(CONSTANT_TOTAL),
-    }
-
-
-CONSTANT_BAND = "test/band_energy_constant_mae_mev_per_atom"
-CONSTANT_TOTAL = "test/total_free_energy_constant_mae_mev_per_atom"
-
-
-def _plain(value: Any) -> Any:
-    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+from search_scales import METHODS, Scale, evaluate_choice, method_yaml, scale_of  # noqa: E402
 
 
 def search_and_evaluate(

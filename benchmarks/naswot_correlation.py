@@ -1,121 +1,212 @@
 """Does the NASWOT score rank architectures like their trained error? (seed Fig. 5)
 
-An Optuna TPE study through ``search.py`` (scratch folder), then the NASWOT mean score S'
-(seed Eq. 14, T = 5 initialisations, 64 grid points of the first training snapshot, the
-search's own scorer ``NaswotScorer``) of every trained trial's network under both sign
-conventions, against the trial's validation band-energy MAE (meV/atom): Kendall tau and its
-p-value, and the rank of Optuna's best trial in the NASWOT order (1 = highest score). The
-seed paper reports tau = -0.318 and Optuna's best within NASWOT's top 20.
+The trained trials of an Optuna TPE study through ``search.py`` (the ``optuna`` search of
+``hpo_comparison.py`` at the same scale: run both on one ``--scratch`` and the study is
+shared), and the NASWOT mean score S' (seed Eq. 14, T = 5 initialisations, 64 grid points of
+the first training snapshot, the search's own scorer ``NaswotScorer``) of every architecture
+of the space under both sign conventions. Against the validation band-energy MAE (meV/atom,
+seed Eq. 12): Kendall tau and Spearman rho with p-values and bootstrap 95% intervals
+
+- per trial (each trained network against its architecture's score), and
+- per architecture (its best error over the training settings Optuna tried against its
+  score): what a score of the untrained network can know;
+
+and where Optuna's best trial lies in NASWOT's order, among the trials and among all the
+architectures of the space (1 = highest score; NASWOT fixed trains its rank 1). The seed
+paper reports tau = -0.318 and Optuna's best within NASWOT's top 20.
 
     .venv/bin/python benchmarks/naswot_correlation.py --quick   # 6 trials: CI smoke test
-    .venv/bin/python benchmarks/naswot_correlation.py           # 50 trials
+    .venv/bin/python benchmarks/naswot_correlation.py           # 4-atom set, 50 trials
+    .venv/bin/python benchmarks/naswot_correlation.py --data al32_298K --scratch DIR  # 60
 
-Writes ``<out>/naswot_correlation.json`` and ``<out>/naswot_correlation.png``.
+Writes ``<out>/naswot_correlation[_<data set>].json`` and ``.png``.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
-from harness import arguments, compose_train, run_search, scratch_dir, write_outputs
-from scipy.stats import kendalltau
-from search_scales import FULL, QUICK, method_yaml
+import matplotlib
 
-from ldos_surrogate.scores.naswot import CONVENTIONS
-from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from harness import (  # noqa: E402
+    arguments,
+    compose_train,
+    data_folder,
+    run_search,
+    scratch_dir,
+    write_outputs,
+)
+from rank_statistics import (  # noqa: E402
+    architecture_of,
+    best_per_architecture,
+    correlation,
+    rank_in_order,
+)
+from search_scales import AL32, FULL, QUICK, Scale, method_yaml  # noqa: E402
+
+from ldos_surrogate.scores.naswot import CONVENTIONS  # noqa: E402
+from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
+from ldos_surrogate.search.space import parse_space  # noqa: E402
 
 QUICK_STUDY = replace(QUICK, optuna_trials=6, optuna_startup=3)
-FULL_STUDY = replace(FULL, optuna_trials=50, optuna_startup=10, max_epochs=6)
+STUDIES = {
+    "al_fcc_298K": replace(FULL, optuna_trials=50, optuna_startup=10, max_epochs=6),
+    "al32_298K": AL32,  # the Optuna study of hpo_comparison --data al32_298K
+}
+PAPER = {"kendall_tau": -0.318, "rank_of_optuna_best": "within top 20"}
+
+
+def space_architectures(scale: Scale) -> list[tuple[str, ...]]:
+    """Every architecture of the scale's space, as values in override syntax."""
+    space = parse_space(scale.architecture)
+    return [tuple(space.overrides(values)) for values in space.grid("params")]
 
 
 def naswot_scores(
-    rows: list[dict[str, str]], keys: list[str], data: tuple[str, ...], scratch: Path
-) -> dict[str, list[float]]:
-    """S' of every row's network under each sign convention (higher = better)."""
-    scores: dict[str, list[float]] = {}
+    architectures: list[tuple[str, ...]], data: tuple[str, ...], scratch: Path
+) -> dict[str, dict[tuple[str, ...], float]]:
+    """S' of every architecture (its overrides) under each sign convention (higher = better)."""
+    scores: dict[str, dict[tuple[str, ...], float]] = {}
     for convention in CONVENTIONS:
         scorer = NaswotScorer(NaswotSettings(convention=convention), "naswot")
-        scores[convention] = [
-            scorer.score(compose_train(scratch / "unused", *data, *(f"{k}={row[k]}" for k in keys)))
-            for row in rows
-        ]
+        scores[convention] = {
+            overrides: scorer.score(compose_train(scratch / "unused", *data, *overrides))
+            for overrides in architectures
+        }
     return scores
 
 
-def rank_in_order(scores: list[float], index: int) -> int:
-    """1-based rank of ``scores[index]`` when sorted from the highest score down."""
-    return 1 + sum(score > scores[index] for score in scores)
-
-
-def correlate(scores: list[float], errors: list[float], best: int) -> dict[str, Any]:
-    tau, p_value = kendalltau(scores, errors)
+def study(
+    rows: list[dict[str, str]], keys: list[str], scores: dict[tuple[str, ...], float]
+) -> dict[str, Any]:
+    """Per trial and per architecture: the correlation of ``scores`` with the validation
+    band-energy MAE, and the ranks of Optuna's best in the score's order."""
+    errors = [float(r["band_energy_mae_mev_per_atom"]) for r in rows]
+    trial_scores = [scores[overrides_of(r, keys)] for r in rows]
+    best = min(range(len(rows)), key=lambda i: float(rows[i]["loss"]))
+    per_architecture = best_per_architecture(rows, keys, errors)
+    names = list(per_architecture)
+    architecture_scores = [
+        scores[overrides_of(dict(zip(keys, n, strict=True)), keys)] for n in names
+    ]
+    every = list(scores.values())
     return {
-        "kendall_tau": float(tau),
-        "p_value": float(p_value),
-        "rank_of_optuna_best": rank_in_order(scores, best),
+        "per_trial": correlation(trial_scores, errors),
+        "per_architecture": correlation(architecture_scores, list(per_architecture.values())),
+        "rank_of_optuna_best_among_trials": rank_in_order(trial_scores, best),
+        "rank_of_optuna_best_among_space": 1 + sum(s > trial_scores[best] for s in every),
+        "n_space": len(every),
     }
 
 
-def plot(scores: list[float], errors: list[float], best: int, tau: float, path: Path) -> None:
-    figure, ax = plt.subplots(figsize=(6, 4.5))
-    ax.scatter(scores, errors, s=18, label="Optuna trial")
-    ax.scatter(
-        [scores[best]], [errors[best]], s=80, marker="*", color="tab:red", label="Optuna's best"
+def overrides_of(row: dict[str, str], keys: list[str]) -> tuple[str, ...]:
+    return tuple(f"{key}={row[key]}" for key in keys)
+
+
+def plot(
+    rows: list[dict[str, str]],
+    keys: list[str],
+    scores: dict[tuple[str, ...], float],
+    result: dict[str, Any],
+    title: str,
+    path: Path,
+) -> None:
+    """Per trial and per architecture: validation error against the seed-convention score."""
+    errors = [float(r["band_energy_mae_mev_per_atom"]) for r in rows]
+    best = min(range(len(rows)), key=lambda i: float(rows[i]["loss"]))
+    per_architecture = best_per_architecture(rows, keys, errors)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    trial_scores = [scores[overrides_of(r, keys)] for r in rows]
+    axes[0].scatter(trial_scores, errors, s=16, label="Optuna trial")
+    axes[0].scatter(
+        [trial_scores[best]],
+        [errors[best]],
+        s=90,
+        marker="*",
+        color="tab:red",
+        label="Optuna's best",
     )
-    ax.set_xscale("symlog")
-    ax.set_yscale("log")
-    ax.set_xlabel("NASWOT mean score S' (Eq. 14, seed convention, dimensionless)")
-    ax.set_ylabel("validation band-energy MAE (meV/atom)")
-    ax.set_title(f"NASWOT score vs trained error, Al: Kendall tau = {tau:.3f}")
-    ax.legend()
+    axes[1].scatter(
+        [scores[overrides_of(dict(zip(keys, a, strict=True)), keys)] for a in per_architecture],
+        list(per_architecture.values()),
+        s=16,
+        color="tab:green",
+        label="architecture (best over its trials)",
+    )
+    for ax, view in zip(axes, ("per_trial", "per_architecture"), strict=True):
+        c = result[view]
+        low, high = c["kendall_tau_ci95"]
+        ax.set_xscale("symlog")
+        ax.set_yscale("log")
+        ax.set_xlabel("NASWOT mean score S' (Eq. 14, seed convention, dimensionless)")
+        ax.set_ylabel("validation band-energy MAE (meV/atom)")
+        ax.set_title(
+            f"{view.replace('_', ' ')}, {title}: tau = {c['kendall_tau']:+.3f} "
+            f"[{low:+.2f}, {high:+.2f}], p = {c['kendall_p_value']:.2g}",
+            fontsize=9,
+        )
+        ax.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
-    scale = QUICK_STUDY if args.quick else FULL_STUDY
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default="al_fcc_298K", help="al_fcc_298K, al32_298K or a folder")
+    args = arguments(__doc__.splitlines()[0], parser)
+    folder = data_folder(args.data)
+    scale = QUICK_STUDY if args.quick else STUDIES[folder.name]
+    data = (*scale.data, f"data.dataset_dir={folder}")
     scratch = scratch_dir(args)
     started = time.perf_counter()
-    run = run_search(scratch, "bench_correlation", method_yaml("optuna", scale), scale.data)
-    keys = list(scale.architecture | scale.training)
+    run = run_search(scratch, "bench_optuna", method_yaml("optuna", scale), data)
+    keys = list(scale.architecture)
     trained = [r for r in run.rows if r["status"] == "complete" and math.isfinite(float(r["loss"]))]
-    errors = [float(r["band_energy_mae_mev_per_atom"]) for r in trained]
-    best = min(range(len(trained)), key=lambda i: float(trained[i]["loss"]))
-    scores = naswot_scores(trained, keys, scale.data, scratch)
+    scores = naswot_scores(space_architectures(scale), data, scratch)
+    suffix = "" if folder.name == "al_fcc_298K" else f"_{folder.name}"
     payload = {
         "mode": "quick" if args.quick else "full",
+        "data": folder.name,
         "wall_s_total": time.perf_counter() - started,
         "search_wall_s": run.wall_s,
         "n_trials": len(run.rows),
         "n_unusable": len(run.rows) - len(trained),  # the DOS could not hold the electrons
+        "n_architectures_trained": len({architecture_of(r, keys) for r in trained}),
         "max_epochs": scale.max_epochs,
         "space": scale.architecture | scale.training,
-        "conventions": {c: correlate(scores[c], errors, best) for c in CONVENTIONS},
-        "paper": {"kendall_tau": -0.318, "rank_of_optuna_best": "within top 20"},
+        "conventions": {c: study(trained, keys, scores[c]) for c in CONVENTIONS},
+        "paper": PAPER,
         "trials": [
-            {key: row[key] for key in keys}
-            | {"band_mae_mev_per_atom": error, "score_seed": s, "score_original": o}
-            for row, error, s, o in zip(
-                trained, errors, scores["seed"], scores["original"], strict=True
-            )
+            {key: row[key] for key in scale.architecture | scale.training}
+            | {"band_mae_mev_per_atom": float(row["band_energy_mae_mev_per_atom"])}
+            | {f"score_{c}": scores[c][overrides_of(row, keys)] for c in CONVENTIONS}
+            for row in trained
+        ],
+        "space_scores": [
+            dict(o.split("=", 1) for o in overrides)
+            | {f"score_{c}": scores[c][overrides] for c in CONVENTIONS}
+            for overrides in scores["seed"]
         ],
     }
-    path = write_outputs("naswot_correlation", args.out, payload)
+    path = write_outputs(f"naswot_correlation{suffix}", args.out, payload)
     plot(
+        trained,
+        keys,
         scores["seed"],
-        errors,
-        best,
-        payload["conventions"]["seed"]["kendall_tau"],
-        args.out / "naswot_correlation.png",
+        payload["conventions"]["seed"],
+        folder.name,
+        args.out / f"naswot_correlation{suffix}.png",
     )
-    print({c: v for c, v in payload["conventions"].items()})
+    for convention, result in payload["conventions"].items():
+        print(convention, {v: result[v]["kendall_tau"] for v in ("per_trial", "per_architecture")})
     print(f"wrote {path}")
 
 

@@ -4,12 +4,15 @@ benchmarks run on one scratch folder share its trials. One scale per data set an
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import AL32_TEST
+from harness import AL32_TEST, BAND, TOTAL, compose_train, mean_std, resumable, train_quietly
+from omegaconf import OmegaConf
 
 
 @dataclass(frozen=True)
@@ -152,3 +155,48 @@ def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
         "model": {"optimizer": {"lr": scale.learning_rate}},
         "hydra": {"sweeper": sweeper},
     }
+
+
+def evaluate_choice(
+    scratch: Path, name: str, scale: Scale, keys: list[str], data: tuple[str, ...]
+) -> dict[str, Any]:
+    """Train ``experiment=<name>`` with every seed of ``scale``; test MAEs, mean and std. Each
+    training is a step named by the chosen values and the seed: methods that choose the same
+    configuration share its trainings."""
+    band, total = [], []
+    for seed in scale.seeds:
+        cfg = compose_train(
+            scratch / "eval" / name / f"seed_{seed}",
+            f"experiment={name}",
+            *data,
+            f"seed={seed}",
+            "test=true",
+            conf=scratch / "conf",
+        )
+        chosen = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
+        digest = hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
+
+        def retrain(cfg=cfg) -> dict[str, Any]:
+            metrics = train_quietly(cfg)
+            return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+        metrics = resumable(scratch, f"eval_{digest}_seed{seed}", retrain)
+        band.append(metrics[BAND])
+        total.append(metrics[TOTAL])
+    return {
+        "chosen": chosen,
+        **mean_std("mae_band_mev_per_atom", band),
+        **mean_std("mae_total_mev_per_atom", total),
+        "mae_band_per_seed": band,
+        "mae_total_per_seed": total,
+        "constant_guess_band_mev_per_atom": metrics.get(CONSTANT_BAND),
+        "constant_guess_total_mev_per_atom": metrics.get(CONSTANT_TOTAL),
+    }
+
+
+CONSTANT_BAND = "test/band_energy_constant_mae_mev_per_atom"
+CONSTANT_TOTAL = "test/total_free_energy_constant_mae_mev_per_atom"
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value

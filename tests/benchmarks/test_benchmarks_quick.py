@@ -87,13 +87,22 @@ def test_naswot_correlation_quick(tmp_path: Path) -> None:
     payload = run_quick("naswot_correlation", tmp_path)
     n = len(payload["trials"])
     assert n + payload["n_unusable"] == payload["n_trials"] == 6
+    n_space = len(payload["space_scores"])
+    assert n_space == 4  # 2 layouts x 2 activations
     for convention in ("seed", "original"):
         result = payload["conventions"][convention]
-        assert -1 <= result["kendall_tau"] <= 1 and 0 <= result["p_value"] <= 1
-        assert 1 <= result["rank_of_optuna_best"] <= n
-    # the two conventions score S and -S: higher S' under one is lower under the other
-    seed = [t["score_seed"] for t in payload["trials"]]
-    original = [t["score_original"] for t in payload["trials"]]
+        for view in ("per_trial", "per_architecture"):
+            c = result[view]
+            assert -1 <= c["kendall_tau"] <= 1 and 0 <= c["kendall_p_value"] <= 1
+            low, high = c["kendall_tau_ci95"]
+            assert -1 <= low <= high <= 1
+        assert result["per_architecture"]["n"] == payload["n_architectures_trained"]
+        assert 1 <= result["rank_of_optuna_best_among_trials"] <= n
+        assert 1 <= result["rank_of_optuna_best_among_space"] <= n_space
+    # the two conventions score S and -S: the architecture with the highest S' under one has
+    # the lowest under the other
+    seed = [a["score_seed"] for a in payload["space_scores"]]
+    original = [a["score_original"] for a in payload["space_scores"]]
     assert seed.index(max(seed)) == original.index(min(original))
 
 
