@@ -41,6 +41,7 @@ from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.store import read_snapshot
 from ldos_surrogate.search.experiment import ConfigOutput
+from ldos_surrogate.search.naswot_scoring import NaswotSettings
 from ldos_surrogate.search.optuna_search import OptunaSettings
 from ldos_surrogate.search.space import check_keys_exist, parse_space
 from ldos_surrogate.search.study import StudySettings, open_study
@@ -442,6 +443,12 @@ CASES: dict[str, tuple[int, str, Action]] = {
         2,
         "error: hydra.sweeper.direction: must be one of ('minimize', 'maximize'), got 'up'",
         lambda i: OptunaSettings(direction="up").check(SETTINGS_KEY),
+    ),
+    "naswot-score": (
+        2,
+        "error: hydra.sweeper.naswot.score: must be one of ['activation_kernel', 'grad_norm', "
+        "'jacobian', 'near', 'param_count', 'snip', 'synflow', 'zico'], got 'naswot'",
+        lambda i: NaswotSettings(score="naswot").check(f"{SETTINGS_KEY}.naswot"),
     ),
     "unknown-search-key": (
         2,

@@ -338,6 +338,31 @@ class LdosDataModule(LightningDataModule):
                 )
             yield descriptor_scaler.transform(pair[0]), ldos_scaler.transform(pair[1])
 
+    def snapshot_points(
+        self, split: str, index: int, points: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled (descriptors, LDOS) of the given grid points of a snapshot, float32, CPU.
+
+        ``points`` holds grid-point indices (C order of (nx, ny, nz)); row r of both results
+        belongs to ``points[r]``. Read through `snapshot_chunks`, so a snapshot on disk is
+        never held whole.
+        """
+        n_points = self._split(split)[index].n_points
+        points = torch.as_tensor(points, dtype=torch.int64).cpu()
+        if points.ndim != 1 or bool(((points < 0) | (points >= n_points)).any()):
+            raise InputError(
+                f"points: need grid-point indices in [0, {n_points}) of {split} {index}"
+            )
+        descriptors = torch.empty(len(points), self.n_features)
+        ldos = torch.empty(len(points), self.n_energies)
+        offset = 0
+        for inputs, targets in self.snapshot_chunks(split, index):
+            inside = ((points >= offset) & (points < offset + len(inputs))).nonzero().ravel()
+            descriptors[inside] = inputs[points[inside] - offset].cpu()
+            ldos[inside] = targets[points[inside] - offset].cpu()
+            offset += len(inputs)
+        return descriptors, ldos
+
     def _split(self, split: str) -> list[SnapshotGrids]:
         if split not in SPLITS:
             raise InputError(f"split: expected one of {SPLITS}, got {split!r}")

@@ -1,12 +1,16 @@
-"""NASWOT mean score of a trial's network, before any training (seed Eq. 13-14).
+"""The zero-cost score of a trial's network, before any training (default: seed Eq. 13-14).
 
-The batch is ``batch_points`` grid points drawn (seeded by the trial's ``seed``) from the first
-snapshot of a split, with the descriptors scaled as training scales them; the network is built
-from the trial's ``model.network`` for the data's widths and initialised ``n_inits`` times.
+``score`` names the score (`ZERO_COST_SCORES`; default ``jacobian``, the seed's NASWOT with
+its ``convention``). The batch is ``batch_points`` grid points drawn (seeded by the trial's
+``seed``) from the first snapshot of a split, with the descriptors scaled as training scales
+them; the loss-based scores (grad_norm, snip, zico) also get the LDOS of the same points,
+scaled as training scales it. The network is built from the trial's ``model.network`` for the
+data's widths and initialised ``n_inits`` times.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -16,16 +20,22 @@ from omegaconf import DictConfig, OmegaConf
 from ldos_surrogate.data.datamodule import SPLITS, LdosDataModule
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.models.network import NetworkConfig, network_from_config
-from ldos_surrogate.scores.naswot import CONVENTIONS, naswot_mean_score
+from ldos_surrogate.scores.naswot import CONVENTIONS
+from ldos_surrogate.scores.zero_cost import ZERO_COST_SCORES
 from ldos_surrogate.search.checks import require_int
+
+DEFAULT_SCORE = "jacobian"
 
 
 @dataclass
 class NaswotSettings:
-    """n_inits: initialisations T of the mean score (>= 2, Eq. 14); batch_points: grid points
-    N_batch per score (>= 2); k: regulariser of Eq. 13; convention: "seed" (Eq. 13 as written)
-    or "original" (the sign of Mellor et al., ICML 2021); split: where the batch is drawn from."""
+    """score: name in `ZERO_COST_SCORES` (higher is better under each); n_inits:
+    initialisations T (>= 2 for jacobian's mean + std, Eq. 14; >= 1 for the plain means of
+    the others); batch_points: grid points N_batch per score (>= 2); k: regulariser of Eq. 13
+    and convention: "seed" (Eq. 13 as written) or "original" (the sign of Mellor et al., ICML
+    2021), both for jacobian only; split: where the batch is drawn from."""
 
+    score: str = DEFAULT_SCORE
     n_inits: int = 5
     batch_points: int = 64
     k: float = 1e-4
@@ -34,7 +44,11 @@ class NaswotSettings:
 
     def check(self, key: str) -> None:
         """InputError naming ``key.<field>`` for a bad value."""
-        require_int(self.n_inits, f"{key}.n_inits", minimum=2)
+        if self.score not in ZERO_COST_SCORES:
+            raise InputError(
+                f"{key}.score: must be one of {sorted(ZERO_COST_SCORES)}, got {self.score!r}"
+            )
+        require_int(self.n_inits, f"{key}.n_inits", minimum=2 if self.score == "jacobian" else 1)
         require_int(self.batch_points, f"{key}.batch_points", minimum=2)
         if not (isinstance(self.k, int | float) and self.k > 0):
             raise InputError(f"{key}.k: must be a positive number, got {self.k!r}")
@@ -46,6 +60,14 @@ class NaswotSettings:
             raise InputError(f"{key}.split: must be one of {SPLITS}, got {self.split!r}")
 
 
+@dataclass(frozen=True)
+class ScoringBatch:
+    """Scaled descriptors (N, n_features) and LDOS (N, n_energies) of the batch points."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
 class NaswotScorer:
     """Scores trial configs; the scoring batch is built once per distinct data config."""
 
@@ -53,41 +75,47 @@ class NaswotScorer:
         settings.check(key)
         self.settings = settings
         self.key = key
-        self._batches: dict[str, tuple[torch.Tensor, int]] = {}
+        self._batches: dict[str, ScoringBatch] = {}
 
     def score(self, cfg: DictConfig) -> float:
-        """S' = mean + std of the NASWOT scores of T initialisations (Eq. 14); higher is better."""
+        """The ``settings.score`` of the trial's network (dimensionless); higher is better."""
         if cfg.get("torch_threads"):
             torch.set_num_threads(cfg.torch_threads)
-        inputs, n_energies = self._batch(cfg)
+        batch = self._batch(cfg)
         network = NetworkConfig.from_dict(OmegaConf.to_container(cfg.model.network, resolve=True))
-        return naswot_mean_score(
-            lambda: network_from_config(network, inputs.shape[1], n_energies),
-            inputs,
+        n_features, n_energies = batch.inputs.shape[1], batch.targets.shape[1]
+        entry = ZERO_COST_SCORES[self.settings.score]
+        data = (batch.inputs, batch.targets) if entry.needs_targets else (batch.inputs,)
+        options = (
+            {"k": self.settings.k, "convention": self.settings.convention}
+            if self.settings.score == "jacobian"
+            else {}
+        )
+        return entry.function(
+            lambda: network_from_config(network, n_features, n_energies),
+            *data,
             n_inits=self.settings.n_inits,
             seed=int(cfg.seed),
-            k=self.settings.k,
-            convention=self.settings.convention,
+            **options,
         )
 
-    def _batch(self, cfg: DictConfig) -> tuple[torch.Tensor, int]:
-        """(scaled descriptors of the batch points, energies per point) for ``cfg.data``."""
+    def _batch(self, cfg: DictConfig) -> ScoringBatch:
+        """The scoring batch for ``cfg.data`` (drawn once per data config)."""
         key = OmegaConf.to_yaml(cfg.data, resolve=True)
         if key not in self._batches:
             datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
             datamodule.setup("fit")
             split = self.settings.split
-            if not datamodule.snapshots(split):
+            snapshots = datamodule.snapshots(split)
+            if not snapshots:
                 raise InputError(f"data.{split}: no snapshots to draw the NASWOT batch from")
-            points = datamodule.snapshot_inputs(split, 0).cpu()
-            if points.shape[0] < self.settings.batch_points:
+            n_points = math.prod(snapshots[0].meta.grid_shape)
+            if n_points < self.settings.batch_points:
                 raise InputError(
                     f"{self.key}.batch_points: {self.settings.batch_points} exceeds the "
-                    f"{points.shape[0]} grid points of a {split} snapshot"
+                    f"{n_points} grid points of a {split} snapshot"
                 )
             generator = torch.Generator().manual_seed(int(cfg.seed))
-            chosen = torch.randperm(points.shape[0], generator=generator)[
-                : self.settings.batch_points
-            ]
-            self._batches[key] = (points[chosen], datamodule.n_energies)
+            chosen = torch.randperm(n_points, generator=generator)[: self.settings.batch_points]
+            self._batches[key] = ScoringBatch(*datamodule.snapshot_points(split, 0, chosen))
         return self._batches[key]
