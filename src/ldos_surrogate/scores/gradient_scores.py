@@ -56,13 +56,9 @@ def grad_norm_score(
         targets: scaled LDOS (N, n_energies) of the same grid points, on the same device.
         n_inits: T >= 1; seed: seed of the first initialisation.
     """
-    _check_targets(inputs, targets)
-
-    def score(network: nn.Module) -> float:
-        gradients = loss_gradients(network, inputs, targets)
-        return math.fsum(float(torch.linalg.vector_norm(g.double())) for g in gradients)
-
-    return mean_over_initialisations(score, build_network, inputs, n_inits, seed)
+    return _summed_over_parameters(
+        lambda _theta, g: torch.linalg.vector_norm(g), build_network, inputs, targets, n_inits, seed
+    )
 
 
 def snip_score(
@@ -73,16 +69,9 @@ def snip_score(
     seed: int = 0,
 ) -> float:
     """Mean over T initialisations of sum |theta * dL/dtheta| (arguments as `grad_norm_score`)."""
-    _check_targets(inputs, targets)
-
-    def score(network: nn.Module) -> float:
-        gradients = loss_gradients(network, inputs, targets)
-        return math.fsum(
-            float((theta.detach().double() * g.double()).abs().sum())
-            for theta, g in zip(network.parameters(), gradients, strict=True)
-        )
-
-    return mean_over_initialisations(score, build_network, inputs, n_inits, seed)
+    return _summed_over_parameters(
+        lambda theta, g: (theta * g).abs().sum(), build_network, inputs, targets, n_inits, seed
+    )
 
 
 def synflow_score(
@@ -175,6 +164,28 @@ def loss_gradients(
 ) -> tuple[torch.Tensor, ...]:
     """dL/dtheta of the MSE loss for every parameter tensor, in ``network.parameters()`` order."""
     return torch.autograd.grad(mse_loss(network(inputs), targets), list(network.parameters()))
+
+
+def _summed_over_parameters(
+    term: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    build_network: Callable[[], nn.Module],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    n_inits: int,
+    seed: int,
+) -> float:
+    """Mean over T initialisations of sum over parameter tensors of term(theta, dL/dtheta),
+    both in float64."""
+    _check_targets(inputs, targets)
+
+    def score(network: nn.Module) -> float:
+        gradients = loss_gradients(network, inputs, targets)
+        return math.fsum(
+            float(term(theta.detach().double(), g.double()))
+            for theta, g in zip(network.parameters(), gradients, strict=True)
+        )
+
+    return mean_over_initialisations(score, build_network, inputs, n_inits, seed)
 
 
 def _layer_index(network: nn.Module) -> list[int]:
