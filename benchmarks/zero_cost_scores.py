@@ -20,7 +20,8 @@ cost of each search and the test MAE of its choice over 5 seeds, beside the cons
     .venv/bin/python benchmarks/zero_cost_scores.py \\
         --trials benchmarks/results/naswot_correlation_al32_298K.json --search --scratch DIR
 
-Writes ``<out>/zero_cost_scores_<data set>.json`` and ``.png`` (one panel per score).
+Writes ``<out>/zero_cost_scores[_<data set>].json`` and ``.png`` (one panel per score; no
+suffix for the 4-atom set).
 """
 
 from __future__ import annotations
@@ -173,8 +174,8 @@ def main() -> None:
     args = arguments(__doc__.splitlines()[0], parser)
     recorded = json.loads(args.trials.read_text())
     folder = data_folder(recorded.get("data", "al_fcc_298K"))
-    scale = QUICK if args.quick else SCALES[folder.name]
-    data = (*scale.data, f"data.dataset_dir={folder}")
+    # the networks are scored on the data split of the study that trained them
+    data = (*SCALES[folder.name].data, f"data.dataset_dir={folder}")
     scratch = scratch_dir(args)
     trials = [t for t in recorded["trials"] if math.isfinite(t["band_mae_mev_per_atom"])]
     architectures = sorted({architecture_overrides(t) for t in trials})[: 4 if args.quick else None]
@@ -203,7 +204,7 @@ def main() -> None:
     if args.search:
         payload["searches"] = searches(sorted({SEED_SCORE, best}), folder, scratch, args.quick)
     payload["wall_s_total"] = time.perf_counter() - started
-    stem = f"zero_cost_scores_{folder.name}"
+    stem = "zero_cost_scores" + ("" if folder.name == "al_fcc_298K" else f"_{folder.name}")
     path = write_outputs(stem, args.out, payload)
     plot(
         trials,

@@ -81,6 +81,16 @@ def test_hpo_comparison_quick(tmp_path: Path) -> None:
     assert payload["ratios"]["naswot_speedup_cpu_vs_optuna"] == pytest.approx(
         methods["optuna"]["cpu_s"] / methods["naswot"]["cpu_s"]
     )
+    # the anytime view: Optuna's best so far never rises, and the speed-up at equal accuracy
+    # is the compute Optuna spent up to the trial that first matched NASWOT's choice
+    curve = payload["anytime"]
+    best = curve["optuna_best_so_far_val_mae"]
+    assert all(b <= a for a, b in zip(best, best[1:], strict=False))
+    spent = curve["optuna_seconds_to_reach_naswot"] or curve["optuna_trial_seconds"][-1]
+    assert curve["speedup_at_equal_accuracy"] == pytest.approx(
+        spent / curve["naswot_trial_seconds"]
+    )
+    assert payload["trial_budget"]["optuna"] == 4
 
 
 def test_naswot_correlation_quick(tmp_path: Path) -> None:
@@ -104,6 +114,32 @@ def test_naswot_correlation_quick(tmp_path: Path) -> None:
     seed = [a["score_seed"] for a in payload["space_scores"]]
     original = [a["score_original"] for a in payload["space_scores"]]
     assert seed.index(max(seed)) == original.index(min(original))
+
+
+def test_zero_cost_scores_quick(tmp_path: Path) -> None:
+    """Three scores of the first 4 architectures of the recorded 4-atom study."""
+    trials = REPO / "benchmarks" / "results" / "naswot_correlation.json"
+    payload = run_quick("zero_cost_scores", tmp_path, "--trials", str(trials))
+    assert payload["n_architectures"] == 4
+    assert list(payload["scores"]) == ["jacobian", "activation_kernel", "grad_norm"]
+    for result in payload["scores"].values():
+        for view in ("per_trial", "per_architecture"):
+            low, high = result[view]["kendall_tau_ci95"]
+            assert -1 <= low <= high <= 1
+        assert 1 <= result["rank_of_best_architecture"] <= 4
+        assert result["seconds_per_candidate"] > 0
+    # the seed's score recorded by the correlation study is the scorer's: the same networks,
+    # the same batch, the same initialisations (to the float32 round-off of the Jacobians,
+    # weighted by 1/k = 1e4 in Eq. 13)
+    recorded = json.loads(trials.read_text())["trials"]
+    for architecture in payload["architecture_scores"]:
+        match = next(
+            t
+            for t in recorded
+            if t["model.network.layer_widths"] == architecture["model.network.layer_widths"]
+            and t["model.network.activations"] == architecture["model.network.activations"]
+        )
+        assert architecture["jacobian"] == pytest.approx(match["score_seed"], rel=1e-5)
 
 
 def test_acsd_sweep_quick(tmp_path: Path) -> None:
