@@ -36,10 +36,11 @@ def test_oat_trains_the_distinct_rows_of_a_padded_array_and_picks_levels_by_rang
     write_method(tmp_path, "tiny_oat", TINY_OAT)
     run = run_search(tmp_path, "al_oat", "hparams_search=tiny_oat", "trainer.max_epochs=1")
     assert run.returncode == 0, run.stderr[-3000:]
-    # 3 x 2 x 2 levels: 12 runs unpadded (N divisible by 6 and 4), 9 padded to 3^3
-    assert "OAT: 9 rows of a strength-2 orthogonal array with levels [3, 3, 3]" in run.stdout
+    # 3 x 2 x 2 levels: 12 runs unpadded (N divisible by 6 and 4), 9 padded to 3^3, 8 with
+    # the 3 levels padded to the next power of two, 4
+    assert "OAT: 8 rows of a strength-2 orthogonal array with levels [4, 2, 2]" in run.stdout
     assert "OAT padding: unpadded, levels [3, 2, 2] need 12 runs at least" in run.stdout
-    assert "OAT padding: model.network.activations: 2 levels padded to 3" in run.stdout
+    assert "OAT padding: model.network.layer_widths: 3 levels padded to 4" in run.stdout
 
     # the search's rows are the rows of the same (deterministic) design, mapped to values
     values = {
@@ -68,7 +69,7 @@ def test_oat_trains_the_distinct_rows_of_a_padded_array_and_picks_levels_by_rang
         metrics = run.sweep_dir / f"trial_{int(row['trial']):04d}" / "seed_42" / "metrics.json"
         assert float(row["loss"]) == json.loads(metrics.read_text())[BAND_ENERGY]
 
-    # range analysis over the 9 rows, a row without a finite loss counting as the worst one
+    # range analysis over the 8 rows, a row without a finite loss counting as the worst one
     losses = np.array([loss_of[row] for row in design_rows])
     losses[~np.isfinite(losses)] = losses[np.isfinite(losses)].max()
     effects = range_analysis(design, losses, KEYS)
