@@ -43,7 +43,8 @@ def main() -> None:
     k_mesh = QUICK_K_MESH if args.quick else settings.k_mesh
     pw = settings.pw_settings(Path(settings.pseudo_dir), k_mesh)
     runner = QeRunner()
-    workdir = Path(tempfile.mkdtemp(prefix="datagen_benchmark.", dir=scratch_dir(args)))
+    parent = scratch_dir(args) if args.scratch else None
+    workdir = Path(tempfile.mkdtemp(prefix="datagen_benchmark.", dir=parent))
     scf, t_scf = timed(dft.run_pw, atoms, pw, runner, workdir, "scf")
     _, t_density = timed(dft.scf_density, scf, workdir)
     grid = EnergyGrid(round((scf.fermi_energy - 12.0) / 0.05) * 0.05, 0.05, 291)
