@@ -29,10 +29,9 @@ from pathlib import Path
 
 from harness import (
     BE2,
-    BE2_ENERGY_GRID,
-    BE2_RCUT,
-    BE2_TWOJMAX,
+    BE2_DESCRIPTORS,
     arguments,
+    be2_store,
     resident_mb,
     timed,
     write_outputs,
@@ -43,11 +42,10 @@ BE2_NAMES = [f"Be_snapshot{i}" for i in range(4)]
 
 def build_store(root: Path, copies: int) -> tuple[Path, list[str]]:
     """Be2 imported once, then its snapshot folders (with cached descriptors) copied."""
-    from ldos_surrogate.io.mala_import import import_mala_dataset
     from ldos_surrogate.io.store import add_to_manifest
 
     store = root / "store"
-    import_mala_dataset(BE2, BE2_ENERGY_GRID, store, BE2_RCUT, BE2_TWOJMAX)
+    be2_store(store)
     names = list(BE2_NAMES)
     for copy in range(1, copies):
         for name in BE2_NAMES:
@@ -78,7 +76,7 @@ def run_case(store: str, names: list[str], budget_mb: float, batch_size: int) ->
         store,
         train=names,
         val=[],
-        descriptor_params={"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX},
+        descriptor_params=BE2_DESCRIPTORS,
         batch_size=batch_size,
         memory_budget_mb=budget_mb,
     )

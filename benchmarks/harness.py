@@ -224,6 +224,14 @@ def data_folder(given: str | Path) -> Path:
 # MALA's Be2 files: the energy grid of their LDOS and the SNAP settings of their descriptors
 BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
 BE2_RCUT, BE2_TWOJMAX = 4.67637, 10
+BE2_DESCRIPTORS = {"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX}
+
+
+def be2_store(store: Path) -> None:
+    """MALA's Be2 files imported into a new store at ``store`` (descriptors cached)."""
+    from ldos_surrogate.io.mala_import import import_mala_dataset
+
+    import_mala_dataset(BE2, BE2_ENERGY_GRID, store, BE2_RCUT, BE2_TWOJMAX)
 
 
 def median_of(repeats: int, function: Callable[[], T]) -> tuple[T, float]:

@@ -31,10 +31,9 @@ from pathlib import Path
 import torch
 from harness import (
     BE2,
-    BE2_ENERGY_GRID,
-    BE2_RCUT,
-    BE2_TWOJMAX,
+    BE2_DESCRIPTORS,
     arguments,
+    be2_store,
     best_of,
     timed,
     write_outputs,
@@ -67,7 +66,7 @@ def train_ours(store: Path, epochs: int, batch_size: int, widths: list[int], see
         store,
         train=TRAIN,
         val=VAL,
-        descriptor_params={"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX},
+        descriptor_params=BE2_DESCRIPTORS,
         ldos_scaling="minmax",
         batch_size=batch_size,
         seed=seed,
@@ -135,7 +134,6 @@ def main() -> None:
         args.epochs, args.widths, args.threads, args.repeats = 1, [64], 1, 1
     torch.set_num_threads(args.threads)
 
-    from ldos_surrogate.io.mala_import import import_mala_dataset
     from ldos_surrogate.models.network import network_from_config
 
     network = network_from_config(
@@ -144,7 +142,7 @@ def main() -> None:
     flops_per_point = 3 * network.flops_per_point()
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "be2"
-        import_mala_dataset(BE2, BE2_ENERGY_GRID, store, BE2_RCUT, BE2_TWOJMAX)
+        be2_store(store)
         n_points = len(TRAIN) * 18 * 18 * 27 * args.epochs
         ours, theirs = float("inf"), float("inf")
         with contextlib.chdir(tmp):  # MALA writes checkpoint and log files there

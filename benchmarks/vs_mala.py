@@ -35,18 +35,15 @@ import postprocessing
 import torch
 import training_throughput
 from harness import (
-    BE2,
     BE2_ENERGY_GRID,
-    BE2_RCUT,
-    BE2_TWOJMAX,
     arguments,
+    be2_store,
     best_of,
     median_of,
     timed,
     write_outputs,
 )
 
-from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.open import open_snapshot
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states
@@ -114,7 +111,7 @@ def training(epochs: int, widths: list[int], repeats: int, batch_size: int = 102
     ours, theirs = float("inf"), float("inf")
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "be2"
-        import_mala_dataset(BE2, BE2_ENERGY_GRID, store, BE2_RCUT, BE2_TWOJMAX)
+        be2_store(store)
         with contextlib.chdir(tmp):  # MALA writes checkpoint and log files there
             for _ in range(repeats):
                 ours = min(
