@@ -11,11 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from reference_data import AL32, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-BE2 = REPO / "tests" / "reference" / "mala_be2"
 AL = REPO / "data" / "al_fcc_298K"
-AL32 = REPO.parent / "shared" / "data" / "al32_298K"
 METHOD_KEYS = {
     "wall_s",
     "cpu_s",
