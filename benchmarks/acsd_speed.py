@@ -11,39 +11,38 @@ float64 copies (50 points). Timings: MALA's
 ``_calculate_acsd`` against ``acsd`` (its one-sided variant on MALA's pair layout, and the
 two-sided Eq. 17), best of ``--repeats`` (MALA once on the large grid).
 
-Run: .venv/bin/python benchmarks/acsd_speed.py
+    .venv/bin/python benchmarks/acsd_speed.py
+    .venv/bin/python benchmarks/acsd_speed.py --quick   # Be2 grid, 100 points, once: CI
+
+Writes ``<out>/acsd_speed.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
+from harness import BE2, BE2_ENERGY_GRID, arguments, best_of, timed, write_outputs
 
 from ldos_surrogate.io.mala import read_mala_snapshot
-from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.scores.acsd import acsd, acsd_of_pairs
 
-BE2 = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mala_be2"
-BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
 
-
-def grids() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Grid rows (n_grid, c) of descriptors and LDOS, float32 as stored."""
+def grids(supercell: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Grid rows (n_grid, c) of descriptors and LDOS, float32 as stored: the Be2 snapshot and,
+    with ``supercell``, its tiling."""
     snapshot = read_mala_snapshot(BE2 / "Be_snapshot0", BE2_ENERGY_GRID)
     descriptors, ldos = np.ascontiguousarray(snapshot.descriptors()), snapshot.ldos()
-    supercell = (4, 4, 8, 1)
-    arrays = {
-        "Be2, 18x18x27": (descriptors, np.asarray(ldos)),
-        "256-atom supercell, 72x72x216": (
-            np.tile(descriptors, supercell),
-            np.tile(ldos, supercell),
-        ),
-    }
+    tiles = (4, 4, 8, 1)
+    arrays = {"Be2, 18x18x27": (descriptors, np.asarray(ldos))}
+    if supercell:
+        arrays["256-atom supercell, 72x72x216"] = (
+            np.tile(descriptors, tiles),
+            np.tile(ldos, tiles),
+        )
     return {name: tuple(a.reshape(-1, a.shape[-1]) for a in pair) for name, pair in arrays.items()}
 
 
@@ -73,47 +72,48 @@ def mala_acsd(descriptors, ldos, n_points: int) -> tuple[float, np.ndarray, np.n
     from mala.network.acsd_analyzer import ACSDAnalyzer
 
     with recorded_numpy_draws() as draws:
-        start = time.perf_counter()
-        value = ACSDAnalyzer._calculate_acsd(
-            descriptors, ldos, n_points, descriptor_vectors_contain_xyz=False
+        value, seconds = timed(
+            ACSDAnalyzer._calculate_acsd,
+            descriptors,
+            ldos,
+            n_points,
+            descriptor_vectors_contain_xyz=False,
         )
-        seconds = time.perf_counter() - start
     first = np.repeat(draws[0][:n_points], n_points)
     second = np.concatenate([draw[:n_points] for draw in draws[1:]])
     return float(value), first, second, seconds
 
 
-def best_seconds(run: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of ours (best counts)")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], parser)
+    repeats = 1 if args.quick else args.repeats
+    point_counts = (100,) if args.quick else (100, 200)
 
     print(
         "| grid | points | MALA value | rel. diff (float32) | MALA s | ours, mala variant s "
         "| ratio | ours, two-sided s |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    exact = []
-    for name, (descriptors, ldos) in grids().items():
-        for n_points in (100, 200):
+    exact, results = [], {}
+    for name, (descriptors, ldos) in grids(supercell=not args.quick).items():
+        results[name] = {"by_points": {}}
+        for n_points in point_counts:
             theirs, first, second, mala_seconds = mala_acsd(descriptors, ldos, n_points)
             ours = acsd_of_pairs(descriptors, ldos, first, second, "mala")
-            ours_mala = best_seconds(
-                lambda d=descriptors, t=ldos, n=n_points: acsd(d, t, n, variant="mala"),
-                args.repeats,
-            )
-            ours_two_sided = best_seconds(
-                lambda d=descriptors, t=ldos, n=n_points: acsd(d, t, n), args.repeats
-            )
+            mala_variant = partial(acsd, descriptors, ldos, n_points, variant="mala")
+            _, ours_mala = best_of(repeats, mala_variant)
+            _, ours_two_sided = best_of(repeats, acsd, descriptors, ldos, n_points)
+            results[name]["by_points"][str(n_points)] = {
+                "mala_value": theirs,
+                "ours_value_same_pairs": ours,
+                "rel_diff_float32": abs(ours - theirs) / theirs,
+                "mala_s": mala_seconds,
+                "ours_mala_variant_s": ours_mala,
+                "ours_two_sided_s": ours_two_sided,
+                "ratio": mala_seconds / ours_mala,
+            }
             print(
                 f"| {name} | {n_points} | {theirs:.4e} | {abs(ours - theirs) / theirs:.1e} "
                 f"| {mala_seconds:.2f} | {ours_mala:.4f} | {mala_seconds / ours_mala:.0f} "
@@ -122,8 +122,11 @@ def main() -> None:
         descriptors64, ldos64 = descriptors.astype(np.float64), ldos.astype(np.float64)
         theirs, first, second, _ = mala_acsd(descriptors64, ldos64, 50)
         ours = acsd_of_pairs(descriptors64, ldos64, first, second, "mala")
+        results[name]["rel_diff_float64_50_points"] = abs(ours - theirs) / theirs
         exact.append(f"{name}: {abs(ours - theirs) / theirs:.1e}")
     print("relative difference with float64 arrays (50 points):", "; ".join(exact))
+    payload = {"mode": "quick" if args.quick else "full", "repeats": repeats, "grids": results}
+    print(f"wrote {write_outputs('acsd_speed', args.out, payload)}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ The data set: ``--data`` (default ``$LDOS_SURROGATE_DATA/al32_298K``). Writes
 
 from __future__ import annotations
 
+import argparse
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from harness import (  # noqa: E402
     arguments,
     compose_train,
     scratch_dir,
+    timed,
     train_quietly,
     write_outputs,
 )
@@ -206,18 +207,13 @@ def plot(payload: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    parser = al32_parser()
-    parser.add_argument("--extra", nargs="*", default=[], help="more held-out snapshots")
-    args = arguments(__doc__.splitlines()[0], parser)
-    torch.set_num_threads(1)
+def diagnostics(args: argparse.Namespace) -> dict[str, Any]:
+    """The four measurements on the data set and held-out snapshots of the command line."""
     dataset, scratch = args.data.resolve(), scratch_dir(args)
     train = AL32_TRAIN
     held_out = [*AL32_TEST, *args.extra]
     quick = ["trainer.max_epochs=1"] if args.quick else []
     sizes = TRAINING_SIZES[:2] if args.quick else TRAINING_SIZES
-    started = time.perf_counter()
-
     default_run, _ = train_run(
         scratch / "default", data_overrides(dataset, train, held_out) + quick
     )
@@ -244,7 +240,7 @@ def main() -> None:
             "held_out_mae": {key: held_out_mae(errors, key) for key in (BAND, TOTAL)},
             "per_snapshot": errors,
         }
-    payload = {
+    return {
         "mode": "quick" if args.quick else "full",
         "data": str(dataset),
         "train": train,
@@ -267,8 +263,15 @@ def main() -> None:
         },
         "error_sources": error_sources(al32_cfg, al32_run["best_checkpoint"]),
         "learning_curve": curve,
-        "wall_s_total": time.perf_counter() - started,
     }
+
+
+def main() -> None:
+    parser = al32_parser()
+    parser.add_argument("--extra", nargs="*", default=[], help="more held-out snapshots")
+    args = arguments(__doc__.splitlines()[0], parser)
+    torch.set_num_threads(1)
+    payload, payload["wall_s_total"] = timed(diagnostics, args)
     path = write_outputs("al32_diagnostics", args.out, payload)
     plot(payload, args.out / "al32_diagnostics.png")
     print(

@@ -34,10 +34,10 @@ The data set: ``--data`` (default ``$LDOS_SURROGATE_DATA/al32_298K``). Writes
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,9 @@ from harness import (  # noqa: E402
     compose_train,
     mean_std,
     scratch_dir,
+    timed,
     train_quietly,
-    write_outputs,  # noqa: E402
+    write_outputs,
 )
 
 from ldos_surrogate.descriptors import SnapParams, cached_descriptors  # noqa: E402
@@ -165,9 +166,7 @@ def train_mala(splits, dataset: Path, folder: Path, epochs: int, setup: EnergySe
         ]
         network = mala.Network(parameters)
         trainer = mala.Trainer(parameters, network, data)
-        started = time.perf_counter()
-        trainer.train_network()
-        fit_seconds = time.perf_counter() - started
+        _, fit_seconds = timed(trainer.train_network)
         tester = mala.Tester(parameters, network, data)
         per_snapshot = {}
         for index, name in enumerate(splits[2]):
@@ -325,18 +324,13 @@ def plot(payload: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    parser = al32_parser()
-    parser.add_argument("--test", nargs="+", help="test snapshots (default 12 and 13)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="of al32")
-    args = arguments(__doc__.splitlines()[0], parser)
-    torch.set_num_threads(1)
+def comparison(args: argparse.Namespace) -> dict[str, Any]:
+    """The constant guess and the three models on the splits of the command line."""
     epochs = 1 if args.quick else MALA_EXAMPLE["max_number_epochs"]
     splits = QUICK_SPLITS if args.quick else (AL32_TRAIN, AL32_VAL, args.test or AL32_TEST)
     dataset = args.data.resolve()
     scratch = scratch_dir(args)
     setup = EnergySetup.from_snapshots([read_snapshot(dataset / name) for name in splits[0]])
-    started = time.perf_counter()
     best = ["experiment=al32"] + (["trainer.max_epochs=1"] if args.quick else [])
     payload: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
@@ -358,7 +352,16 @@ def main() -> None:
         result["points_per_second"] = (
             payload["n_training_points"] * result["epochs"] / result["fit_seconds"]
         )
-    payload["wall_s_total"] = time.perf_counter() - started
+    return payload
+
+
+def main() -> None:
+    parser = al32_parser()
+    parser.add_argument("--test", nargs="+", help="test snapshots (default 12 and 13)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="of al32")
+    args = arguments(__doc__.splitlines()[0], parser)
+    torch.set_num_threads(1)
+    payload, payload["wall_s_total"] = timed(comparison, args)
     path = write_outputs("al32_vs_mala", args.out, payload)
     plot(payload, args.out / "al32_vs_mala.png")
     summary = {

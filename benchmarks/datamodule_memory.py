@@ -11,6 +11,8 @@ resident memory before `setup` and its peak (VmHWM) over `setup` plus one traini
 
 Run: .venv/bin/python benchmarks/datamodule_memory.py [--copies 140] [--batch-size 4096]
 (torch uses one thread so the rates do not depend on other load on the machine).
+``--quick`` (the CI smoke test): 4 copies, a 1-copy small set and a 32 MB budget.
+Writes ``<out>/datamodule_memory.json``.
 """
 
 from __future__ import annotations
@@ -22,29 +24,28 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MALA_BE2 = REPO / "tests" / "reference" / "mala_be2"
+from harness import (
+    BE2,
+    BE2_DESCRIPTORS,
+    arguments,
+    be2_store,
+    resident_mb,
+    timed,
+    write_outputs,
+)
+
 BE2_NAMES = [f"Be_snapshot{i}" for i in range(4)]
-BE2_RCUT, BE2_TWOJMAX = 4.67637, 10
-
-
-def resident_mb(field: str = "VmRSS") -> float:
-    """This process's resident memory (VmRSS) or its peak so far (VmHWM), MiB."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith(f"{field}:"))
-    return int(line.split()[1]) / 1024
 
 
 def build_store(root: Path, copies: int) -> tuple[Path, list[str]]:
     """Be2 imported once, then its snapshot folders (with cached descriptors) copied."""
-    from ldos_surrogate.io.mala_import import import_mala_dataset
-    from ldos_surrogate.io.store import EnergyGrid, add_to_manifest
+    from ldos_surrogate.io.store import add_to_manifest
 
     store = root / "store"
-    import_mala_dataset(MALA_BE2, EnergyGrid(-5.0, 2.5, 11), store, BE2_RCUT, BE2_TWOJMAX)
+    be2_store(store)
     names = list(BE2_NAMES)
     for copy in range(1, copies):
         for name in BE2_NAMES:
@@ -52,6 +53,15 @@ def build_store(root: Path, copies: int) -> tuple[Path, list[str]]:
             add_to_manifest(store, f"{name}_{copy}")
             names.append(f"{name}_{copy}")
     return store, names
+
+
+def one_epoch(batches: Iterable) -> tuple[int, int]:
+    """Batches and grid points of one pass over ``batches``."""
+    n_batches = n_points = 0
+    for inputs, _ in batches:
+        n_batches += 1
+        n_points += len(inputs)
+    return n_batches, n_points
 
 
 def run_case(store: str, names: list[str], budget_mb: float, batch_size: int) -> dict:
@@ -66,19 +76,12 @@ def run_case(store: str, names: list[str], budget_mb: float, batch_size: int) ->
         store,
         train=names,
         val=[],
-        descriptor_params={"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX},
+        descriptor_params=BE2_DESCRIPTORS,
         batch_size=batch_size,
         memory_budget_mb=budget_mb,
     )
-    start = time.perf_counter()
-    datamodule.setup("fit")
-    setup_s = time.perf_counter() - start
-    start = time.perf_counter()
-    n_batches = n_points = 0
-    for inputs, _ in datamodule.train_dataloader():
-        n_batches += 1
-        n_points += len(inputs)
-    epoch_s = time.perf_counter() - start
+    _, setup_s = timed(datamodule.setup, "fit")
+    (n_batches, n_points), epoch_s = timed(one_epoch, datamodule.train_dataloader())
     data_mb = n_points * datamodule.bytes_per_point / 2**20
     return {
         "mode": "in memory" if datamodule.in_memory else "lazy",
@@ -106,18 +109,20 @@ def in_subprocess(store: Path, names: list[str], budget_mb: float, batch_size: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=140, help="copies of the 4 Be2 snapshots")
     parser.add_argument("--small-copies", type=int, default=10)
     parser.add_argument("--budget-mb", type=float, default=256.0)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--case", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], parser)
     if args.case:
         print(json.dumps(run_case(*json.loads(args.case))))
         return
-    if not (MALA_BE2 / "Be_snapshot0.info.json").exists():
-        sys.exit(f"MALA Be2 data not found at {MALA_BE2}")
+    if args.quick:
+        args.copies, args.small_copies, args.budget_mb = 4, 1, 32.0
+    if not (BE2 / "Be_snapshot0.info.json").exists():
+        sys.exit(f"MALA Be2 data not found at {BE2}")
     with tempfile.TemporaryDirectory() as tmp:
         store, names = build_store(Path(tmp), args.copies)
         small = names[: 4 * args.small_copies]
@@ -153,6 +158,22 @@ def main() -> None:
         f"lazy / in-memory on the small set: batch rate "
         f"{lazy_small['batches_per_s'] / in_memory_small['batches_per_s']:.2f}"
     )
+    payload = {
+        "mode": "quick" if args.quick else "full",
+        "copies": args.copies,
+        "small_copies": args.small_copies,
+        "batch_size": args.batch_size,
+        "torch_threads": 1,
+        "cases": dict(results),
+        "lazy_over_in_memory_large": {
+            "peak_rss": peak_ratio,
+            "batch_rate": lazy["batches_per_s"] / baseline["batches_per_s"],
+        },
+        "lazy_over_in_memory_small_batch_rate": (
+            lazy_small["batches_per_s"] / in_memory_small["batches_per_s"]
+        ),
+    }
+    print(f"wrote {write_outputs('datamodule_memory', args.out, payload)}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from ldos_surrogate.io.atomic import atomic_write_text
+from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.tasks import train
 
 T = TypeVar("T")
@@ -80,7 +81,7 @@ def write_outputs(name: str, out: Path, payload: dict[str, Any]) -> Path:
     """``<out>/<name>.json``; returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     return path
 
 
@@ -218,3 +219,30 @@ def data_folder(given: str | Path) -> Path:
     if not (folder / "manifest.json").exists():
         sys.exit(f"{folder}: no data set there (manifest.json missing); see data/README.md")
     return folder.resolve()
+
+
+# MALA's Be2 files: the energy grid of their LDOS and the SNAP settings of their descriptors
+BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
+BE2_RCUT, BE2_TWOJMAX = 4.67637, 10
+BE2_DESCRIPTORS = {"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX}
+
+
+def be2_store(store: Path) -> None:
+    """MALA's Be2 files imported into a new store at ``store`` (descriptors cached)."""
+    from ldos_surrogate.io.mala_import import import_mala_dataset
+
+    import_mala_dataset(BE2, BE2_ENERGY_GRID, store, BE2_RCUT, BE2_TWOJMAX)
+
+
+def median_of(repeats: int, function: Callable[[], T]) -> tuple[T, float]:
+    """The last result of ``repeats`` calls and their median wall time (seconds)."""
+    runs = [timed(function) for _ in range(repeats)]
+    return runs[-1][0], float(np.median([seconds for _, seconds in runs]))
+
+
+def resident_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``VmRSS``) or its peak so far (``VmHWM``), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")

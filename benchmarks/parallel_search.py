@@ -20,6 +20,9 @@ user waits for). Every search must end with each trial finished exactly once in 
 no trial started twice.
 
     .venv/bin/python benchmarks/parallel_search.py [--method optuna] [--trials 8] [--epochs 8] [--workers 2]
+    .venv/bin/python benchmarks/parallel_search.py --quick   # 2 trials of 1 epoch: CI
+
+Writes ``<out>/parallel_search_<method>.json``.
 """
 
 from __future__ import annotations
@@ -29,15 +32,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
+from harness import REPO, arguments, scratch_dir, timed, write_outputs
 from optuna.trial import TrialState
 
 from ldos_surrogate.search.study import DUPLICATE, trial_result
 
-REPO = Path(__file__).resolve().parents[1]
 HEADER = """# @package _global_
 defaults:
   - override /hydra/sweeper: ldos_{sweeper}
@@ -77,6 +79,19 @@ METHODS = {
 RATE = "model.optimizer.lr=1e-2"
 
 
+def run_workers(command: list[str], root: Path, environment: dict, workers: int) -> list[int]:
+    """``workers`` copies of ``command`` started together in ``root``; their exit codes."""
+    processes = []
+    for index in range(workers):
+        with open(root / f"worker_{index}.log", "w") as log:  # the child keeps its own copy
+            processes.append(
+                subprocess.Popen(
+                    command, cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=log
+                )
+            )
+    return [process.wait() for process in processes]
+
+
 def search(root: Path, method: str, workers: int, trials_wanted: int, epochs: int) -> dict:
     """Run ``workers`` search processes on one new search; return time and trial counts."""
     conf = root / "conf"
@@ -102,17 +117,7 @@ def search(root: Path, method: str, workers: int, trials_wanted: int, epochs: in
         "callbacks.rich_progress_bar=null",
     ]
     environment = os.environ | {"LDOS_SURROGATE_ROOT": str(REPO), "WANDB_MODE": "offline"}
-    started = time.perf_counter()
-    processes = []
-    for index in range(workers):
-        with open(root / f"worker_{index}.log", "w") as log:  # the child keeps its own copy
-            processes.append(
-                subprocess.Popen(
-                    command, cwd=root, env=environment, stdout=subprocess.DEVNULL, stderr=log
-                )
-            )
-    codes = [process.wait() for process in processes]
-    seconds = time.perf_counter() - started
+    codes, seconds = timed(run_workers, command, root, environment, workers)
     if any(codes):
         raise RuntimeError(f"a worker failed ({codes}); see {root}/worker_*.log")
     sweep = root / "logs" / "search" / "bench"
@@ -135,17 +140,20 @@ def search(root: Path, method: str, workers: int, trials_wanted: int, epochs: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser()
     parser.add_argument("--method", choices=sorted(METHODS), default="optuna")
     parser.add_argument("--trials", type=int, default=8, help="Optuna's n_trials")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = arguments(__doc__.split("\n\n")[0], parser)
+    if args.quick:
+        args.trials, args.epochs = 2, 1
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     results = {}
     load_before = os.getloadavg()[0]
+    parent = scratch_dir(args) if args.scratch else None
     for workers in (1, args.workers):
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory(dir=parent) as scratch:
             results[workers] = search(Path(scratch), args.method, workers, args.trials, args.epochs)
     baseline = results[1]["seconds"]
     print(
@@ -159,6 +167,17 @@ def main() -> None:
             f"{workers} | {result['seconds']:.1f} | {result['trials']} | {result['trained']} | "
             f"{result['trial_seconds']:.1f} | {baseline / result['seconds']:.2f}x"
         )
+    payload = {
+        "mode": "quick" if args.quick else "full",
+        "method": args.method,
+        "trials": args.trials,
+        "epochs": args.epochs,
+        "cpu_cores": os.cpu_count(),
+        "load_average": [load_before, os.getloadavg()[0]],
+        "workers": {str(workers): result for workers, result in results.items()},
+        "speedup": baseline / results[args.workers]["seconds"],
+    }
+    print(f"wrote {write_outputs(f'parallel_search_{args.method}', args.out, payload)}")
 
 
 if __name__ == "__main__":

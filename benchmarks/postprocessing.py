@@ -7,41 +7,31 @@ band energy, -TS, density (Eq. 6), Hartree, xc, Ewald and the total (Eq. 7). MAL
 QE's compiled total-energy module for the latter, so it has no counterpart here.
 
     .venv/bin/python benchmarks/postprocessing.py [--snapshot DIR] [--repeats N] [--threads T]
+    .venv/bin/python benchmarks/postprocessing.py --quick   # 3 repeats: the CI smoke test
 
 torch runs on T threads (default 1, like MALA's numpy/mpmath code: on a shared 2-core
 machine more threads only contend with the other jobs).
 
 Default snapshot: MALA's Be2 snapshot 0 (tests/reference/mala_be2), energy grid -5, 2.5, 11.
+Writes ``<out>/postprocessing.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from harness import BE2, BE2_ENERGY_GRID, arguments, median_of, write_outputs
 
 from ldos_surrogate.io.open import open_snapshot
-from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.core_charge import core_density
 from ldos_surrogate.physics.dos import density_of_states
 from ldos_surrogate.physics.pseudopotential import core_charges, pseudopotentials_for
 from ldos_surrogate.physics.total_energy import free_energy_from_ldos
 
-BE2 = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mala_be2" / "Be_snapshot0"
-
-
-def median_seconds(function, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+BE2_SNAPSHOT = BE2 / "Be_snapshot0"
 
 
 def mala_band_energy(snapshot, ldos: np.ndarray):
@@ -71,13 +61,14 @@ def mala_band_energy(snapshot, ldos: np.ndarray):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snapshot", default=str(BE2), help="store folder or MALA prefix")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--snapshot", default=str(BE2_SNAPSHOT), help="store folder or MALA prefix")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0], parser)
+    repeats = 3 if args.quick else args.repeats
     torch.set_num_threads(args.threads)
-    snapshot = open_snapshot(args.snapshot, EnergyGrid(-5.0, 2.5, 11))
+    snapshot = open_snapshot(args.snapshot, BE2_ENERGY_GRID)
     meta, atoms = snapshot.meta, snapshot.atoms()
     ldos = np.array(snapshot.ldos())
     energies = meta.energy_grid.energies
@@ -112,13 +103,13 @@ def main() -> None:
         )
 
     rows = []
-    ours_time, (fermi, band) = median_seconds(ours_band_energy, args.repeats)
+    (fermi, band), ours_time = median_of(repeats, ours_band_energy)
     rows.append(("band energy (this project)", ours_time, fermi, band))
     mala_run = mala_band_energy(snapshot, ldos)
     if mala_run is not None:
-        mala_time, (mala_fermi, mala_band) = median_seconds(mala_run, args.repeats)
-        rows.append(("band energy (MALA 1.4.0)", mala_time, mala_fermi, mala_band))
-    full_time, (terms, total) = median_seconds(ours_everything, max(3, args.repeats // 4))
+        (mala_fermi, mala_band), mala_time = median_of(repeats, mala_run)
+        rows.append(("band energy (MALA 1.4.0)", mala_time, float(mala_fermi), float(mala_band)))
+    (terms, total), full_time = median_of(max(3, repeats // 4), ours_everything)
     rows.append(
         ("full Eq. 7 (this project)", full_time, terms.fermi_energy_ev, terms.band_energy_ev)
     )
@@ -134,6 +125,24 @@ def main() -> None:
     )
     if mala_run is not None:
         print(f"MALA / this project, band energy: {mala_time / ours_time:.1f}x")
+    payload = {
+        "mode": "quick" if args.quick else "full",
+        "snapshot": str(args.snapshot),
+        "grid_shape": list(ldos.shape[:3]),
+        "repeats": repeats,
+        "torch_threads": args.threads,
+        "rows": {
+            name: {
+                "median_s": seconds,
+                "fermi_energy_ev": float(fermi_ev),
+                "band_energy_ev": float(band_ev),
+            }
+            for name, seconds, fermi_ev, band_ev in rows
+        },
+        "total_free_energy_ev": float(total.total_free_energy),
+        "functional": functional,
+    }
+    print(f"wrote {write_outputs('postprocessing', args.out, payload)}")
 
 
 if __name__ == "__main__":

@@ -16,23 +16,31 @@ every validation snapshot on its full grid), ``mala.Trainer.train_network`` ther
 
 Run: .venv/bin/python benchmarks/training_throughput.py [--epochs 5] [--batch-size 1024]
      [--widths 400 400] [--threads 2] [--repeats 2]
+     .venv/bin/python benchmarks/training_throughput.py --quick   # 1 epoch, 91-64-11, once: CI
+
+Writes ``<out>/training_throughput.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from harness import (
+    BE2,
+    BE2_DESCRIPTORS,
+    arguments,
+    be2_store,
+    best_of,
+    timed,
+    write_outputs,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-MALA_BE2 = REPO / "tests" / "reference" / "mala_be2"
 TRAIN, VAL = ["Be_snapshot0", "Be_snapshot1"], ["Be_snapshot2"]
-BE2_RCUT, BE2_TWOJMAX, N_FEATURES, N_ENERGIES = 4.67637, 10, 91, 11
+N_FEATURES, N_ENERGIES = 91, 11
 LEARNING_RATE = 1e-3
 
 
@@ -40,11 +48,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
     """Best GFLOP/s of a float32 n x n matrix product on this machine."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
+    _, best = best_of(repeats, torch.matmul, a, b)
     return 2 * n**3 / best / 1e9
 
 
@@ -62,7 +66,7 @@ def train_ours(store: Path, epochs: int, batch_size: int, widths: list[int], see
         store,
         train=TRAIN,
         val=VAL,
-        descriptor_params={"rcut": BE2_RCUT, "twojmax": BE2_TWOJMAX},
+        descriptor_params=BE2_DESCRIPTORS,
         ldos_scaling="minmax",
         batch_size=batch_size,
         seed=seed,
@@ -85,9 +89,8 @@ def train_ours(store: Path, epochs: int, batch_size: int, widths: list[int], see
         enable_model_summary=False,
         num_sanity_val_steps=0,
     )
-    start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
-    return time.perf_counter() - start
+    _, seconds = timed(trainer.fit, module, datamodule=datamodule)
+    return seconds
 
 
 def train_mala(epochs: int, batch_size: int, widths: list[int], seed: int) -> float:
@@ -110,39 +113,27 @@ def train_mala(epochs: int, batch_size: int, widths: list[int], seed: int) -> fl
     data = mala.DataHandler(parameters)
     for names, role in ((TRAIN, "tr"), (VAL, "va")):
         for name in names:
-            data.add_snapshot(f"{name}.in.npy", MALA_BE2, f"{name}.out.npy", MALA_BE2, role)
+            data.add_snapshot(f"{name}.in.npy", BE2, f"{name}.out.npy", BE2, role)
     data.prepare_data()
     network = mala.Network(parameters)
     trainer = mala.Trainer(parameters, network, data)
-    start = time.perf_counter()
-    trainer.train_network()
-    return time.perf_counter() - start
-
-
-@contextlib.contextmanager
-def working_directory(path: Path):
-    """MALA writes checkpoint/log files into the working directory: keep them in a tmp dir."""
-    previous = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(previous)
+    _, seconds = timed(trainer.train_network)
+    return seconds
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--widths", type=int, nargs="+", default=[400, 400])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = arguments(__doc__.split("\n")[0], parser)
+    if args.quick:
+        args.epochs, args.widths, args.threads, args.repeats = 1, [64], 1, 1
     torch.set_num_threads(args.threads)
 
-    from ldos_surrogate.io.mala_import import import_mala_dataset
-    from ldos_surrogate.io.store import EnergyGrid
     from ldos_surrogate.models.network import network_from_config
 
     network = network_from_config(
@@ -151,10 +142,10 @@ def main() -> None:
     flops_per_point = 3 * network.flops_per_point()
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "be2"
-        import_mala_dataset(MALA_BE2, EnergyGrid(-5.0, 2.5, 11), store, BE2_RCUT, BE2_TWOJMAX)
+        be2_store(store)
         n_points = len(TRAIN) * 18 * 18 * 27 * args.epochs
         ours, theirs = float("inf"), float("inf")
-        with working_directory(Path(tmp)):
+        with contextlib.chdir(tmp):  # MALA writes checkpoint and log files there
             for _ in range(args.repeats):
                 ours = min(
                     ours, train_ours(store, args.epochs, args.batch_size, args.widths, args.seed)
@@ -172,11 +163,26 @@ def main() -> None:
     print(f"plain float32 matmul: {peak:.1f} GFLOP/s")
     print("| code | seconds | grid points/s | GFLOP/s | share of matmul GFLOP/s |")
     print("|---|---|---|---|---|")
+    codes = {}
     for name, seconds in (("ldos-surrogate", ours), ("MALA 1.4.0", theirs)):
         rate = n_points / seconds
         gflops = rate * flops_per_point / 1e9
+        codes[name] = {"seconds": seconds, "points_per_s": rate, "gflops": gflops}
         print(f"| {name} | {seconds:.2f} | {rate:.0f} | {gflops:.1f} | {gflops / peak:.2f} |")
     print(f"speed ratio ldos-surrogate / MALA: {theirs / ours:.2f}")
+    payload = {
+        "mode": "quick" if args.quick else "full",
+        "network": [N_FEATURES, *args.widths, N_ENERGIES],
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "torch_threads": args.threads,
+        "repeats": args.repeats,
+        "training_points": n_points // args.epochs,
+        "matmul_gflops": peak,
+        "codes": codes,
+        "ratio": theirs / ours,
+    }
+    print(f"wrote {write_outputs('training_throughput', args.out, payload)}")
 
 
 if __name__ == "__main__":

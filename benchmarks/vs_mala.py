@@ -21,8 +21,9 @@ Writes ``<out>/vs_mala.json`` and ``<out>/vs_mala.png``.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,24 @@ import numpy as np
 import postprocessing
 import torch
 import training_throughput
-from harness import arguments, write_outputs
+from harness import (
+    BE2_ENERGY_GRID,
+    arguments,
+    be2_store,
+    best_of,
+    median_of,
+    timed,
+    write_outputs,
+)
 
-from ldos_surrogate.io.mala_import import import_mala_dataset
 from ldos_surrogate.io.open import open_snapshot
-from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.physics.band_energy import band_terms
 from ldos_surrogate.physics.dos import density_of_states
 from ldos_surrogate.scores.acsd import acsd, acsd_of_pairs
 
-BE2_GRID = EnergyGrid(-5.0, 2.5, 11)
-
 
 def band_energy(repeats: int) -> dict[str, Any]:
-    snapshot = open_snapshot(str(postprocessing.BE2), BE2_GRID)
+    snapshot = open_snapshot(str(postprocessing.BE2_SNAPSHOT), BE2_ENERGY_GRID)
     meta = snapshot.meta
     ldos = np.array(snapshot.ldos())
 
@@ -59,9 +64,9 @@ def band_energy(repeats: int) -> dict[str, Any]:
         )
         return terms.fermi_energy_ev, terms.band_energy_ev
 
-    ours_s, (fermi, band) = postprocessing.median_seconds(ours, repeats)
-    mala_s, (mala_fermi, mala_band) = postprocessing.median_seconds(
-        postprocessing.mala_band_energy(snapshot, ldos), repeats
+    (fermi, band), ours_s = median_of(repeats, ours)
+    (mala_fermi, mala_band), mala_s = median_of(
+        repeats, postprocessing.mala_band_energy(snapshot, ldos)
     )
     return {
         "fermi_energy_ev": {"ours": fermi, "mala": float(mala_fermi)},
@@ -106,14 +111,8 @@ def training(epochs: int, widths: list[int], repeats: int, batch_size: int = 102
     ours, theirs = float("inf"), float("inf")
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "be2"
-        import_mala_dataset(
-            training_throughput.MALA_BE2,
-            BE2_GRID,
-            store,
-            training_throughput.BE2_RCUT,
-            training_throughput.BE2_TWOJMAX,
-        )
-        with training_throughput.working_directory(Path(tmp)):
+        be2_store(store)
+        with contextlib.chdir(tmp):  # MALA writes checkpoint and log files there
             for _ in range(repeats):
                 ours = min(
                     ours, training_throughput.train_ours(store, epochs, batch_size, widths, 0)
@@ -134,14 +133,10 @@ def training(epochs: int, widths: list[int], repeats: int, batch_size: int = 102
 
 def acsd_comparison(repeats: int, large_grid: bool, n_points: int = 100) -> dict[str, Any]:
     results = {}
-    for name, (descriptors, ldos) in acsd_speed.grids().items():
-        if "supercell" in name and not large_grid:
-            continue
+    for name, (descriptors, ldos) in acsd_speed.grids(supercell=large_grid).items():
         theirs, first, second, mala_s = acsd_speed.mala_acsd(descriptors, ldos, n_points)
         ours_value = acsd_of_pairs(descriptors, ldos, first, second, "mala")
-        ours_s = acsd_speed.best_seconds(
-            lambda d=descriptors, t=ldos: acsd(d, t, n_points, variant="mala"), repeats
-        )
+        _, ours_s = best_of(repeats, partial(acsd, descriptors, ldos, n_points, variant="mala"))
         results[name] = {
             "n_points": n_points,
             "mala_value": theirs,
@@ -174,12 +169,9 @@ def plot(payload: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    quick = args.quick
-    payload = {
+def measurements(quick: bool) -> dict[str, Any]:
+    """The four comparisons, with the quick or the full settings."""
+    return {
         "mode": "quick" if quick else "full",
         "torch_threads": 1,
         "band_energy": band_energy(repeats=5 if quick else 20),
@@ -191,7 +183,12 @@ def main() -> None:
         ),
         "acsd": acsd_comparison(repeats=1 if quick else 3, large_grid=not quick),
     }
-    payload["wall_s_total"] = time.perf_counter() - started
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    torch.set_num_threads(1)
+    payload, payload["wall_s_total"] = timed(measurements, args.quick)
     path = write_outputs("vs_mala", args.out, payload)
     plot(payload, args.out / "vs_mala.png")
     for name in ("band_energy", "naswot", "training"):

@@ -1,5 +1,6 @@
-"""The paper-reproduction benchmarks in ``--quick`` mode: each runs end to end on the real data
-and writes its JSON (with the documented keys) and PNG; the physics in them is checked."""
+"""Every benchmark in ``--quick`` mode: each runs end to end on the real data and writes its
+JSON (with the documented keys) and, for the paper-reproduction ones, its PNG; the physics in
+them is checked."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from reference_data import AL32, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-BE2 = REPO / "tests" / "reference" / "mala_be2"
 AL = REPO / "data" / "al_fcc_298K"
-AL32 = REPO.parent / "shared" / "data" / "al32_298K"
 METHOD_KEYS = {
     "wall_s",
     "cpu_s",
@@ -27,9 +26,11 @@ METHOD_KEYS = {
 }
 
 
-def run_quick(name: str, tmp_path: Path, *options: str) -> dict:
-    """``benchmarks/<name>.py --quick [options]`` into ``tmp_path``; its JSON, after checking
-    the PNG."""
+def run_quick(
+    name: str, tmp_path: Path, *options: str, png: bool = True, json_name: str = ""
+) -> dict:
+    """``benchmarks/<name>.py --quick [options]`` into ``tmp_path``; its JSON
+    (``<json_name or name>.json``), after checking the PNG where it draws one."""
     if not (AL / "manifest.json").exists():
         pytest.skip("data/al_fcc_298K is absent")
     result = subprocess.run(
@@ -49,8 +50,9 @@ def run_quick(name: str, tmp_path: Path, *options: str) -> dict:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "out" / f"{name}.png").stat().st_size > 10_000
-    return json.loads((tmp_path / "out" / f"{name}.json").read_text())
+    if png:
+        assert (tmp_path / "out" / f"{name}.png").stat().st_size > 10_000
+    return json.loads((tmp_path / "out" / f"{json_name or name}.json").read_text())
 
 
 def require_al32() -> Path:
@@ -224,3 +226,99 @@ def test_al32_diagnostics_quick(tmp_path: Path) -> None:
         assert 0 <= sources["share_of_points_outside_training_range"] < 0.01
         assert abs(sources["electron_count_error"]) < 0.5
     assert set(payload["learning_curve"]) == {"2", "5"}
+
+
+def test_postprocessing_quick(tmp_path: Path) -> None:
+    """Be2 snapshot 0: the band-energy path and the full Eq. 7 path find the same Fermi level
+    and band energy, and MALA (when installed) finds them too."""
+    rows = run_quick("postprocessing", tmp_path, png=False)["rows"]
+    ours, full = rows["band energy (this project)"], rows["full Eq. 7 (this project)"]
+    assert full["band_energy_ev"] == pytest.approx(ours["band_energy_ev"], abs=1e-9)
+    assert full["fermi_energy_ev"] == pytest.approx(ours["fermi_energy_ev"], abs=1e-9)
+    if "band energy (MALA 1.4.0)" in rows:
+        mala = rows["band energy (MALA 1.4.0)"]
+        assert mala["band_energy_ev"] == pytest.approx(ours["band_energy_ev"], abs=1e-6)
+        assert mala["fermi_energy_ev"] == pytest.approx(ours["fermi_energy_ev"], abs=1e-6)
+    assert all(row["median_s"] > 0 for row in rows.values())
+
+
+def test_acsd_speed_quick(tmp_path: Path) -> None:
+    """MALA's ACSD and ours on the same pairs agree (float32 to its rounding, float64 to
+    machine precision)."""
+    pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
+    (grid,) = run_quick("acsd_speed", tmp_path, png=False)["grids"].values()
+    result = grid["by_points"]["100"]
+    assert 0 < result["mala_value"] < 2  # Eq. 17: a mean of |cosine differences|
+    assert result["rel_diff_float32"] < 1e-3
+    assert grid["rel_diff_float64_50_points"] < 1e-9
+    assert result["ratio"] > 0
+
+
+def test_training_throughput_quick(tmp_path: Path) -> None:
+    pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
+    payload = run_quick("training_throughput", tmp_path, png=False)
+    assert payload["training_points"] == 2 * 18 * 18 * 27  # Be2 snapshots 0 and 1
+    assert payload["network"] == [91, 64, 11]
+    for code in payload["codes"].values():
+        assert code["points_per_s"] > 0 and code["gflops"] > 0
+    assert payload["matmul_gflops"] > 0 and payload["ratio"] > 0
+
+
+def test_datamodule_memory_quick(tmp_path: Path) -> None:
+    """The same data through the budget: lazy where it does not fit, and its memory grows
+    less than when the set is held whole."""
+    payload = run_quick("datamodule_memory", tmp_path, png=False)
+    cases = payload["cases"]
+    modes = [case["mode"] for case in cases.values()]
+    assert modes == ["in memory", "lazy", "in memory", "lazy"]
+    baseline, lazy = cases["in memory, large set (baseline)"], cases["lazy, large set"]
+    assert lazy["data_mb"] == pytest.approx(baseline["data_mb"])
+    assert lazy["data_mb"] > lazy["budget_mb"]
+    growth = {k: c["peak_rss_mb"] - c["rss_before_mb"] for k, c in (("b", baseline), ("l", lazy))}
+    assert growth["l"] < growth["b"]
+    assert all(case["points_per_s"] > 0 for case in cases.values())
+
+
+def test_descriptors_throughput_quick(tmp_path: Path) -> None:
+    """mpiexec gives the serial array, and the descriptors of the 4 x 4 x 4 fcc cell repeat
+    with the conventional cell."""
+    payload = run_quick("descriptors_throughput", tmp_path, png=False)
+    (row,) = payload["rows"]
+    assert payload["n_features"] == 91 and row["points"] == 12**3
+    assert row["max_rel_diff_mpi_serial"] < 1e-12
+    assert row["max_rel_change_under_cell_shift"] < 1e-10
+    assert row["serial_s"] > 0 and row["mpi_s"] > 0
+
+
+def test_datagen_snapshot_quick(tmp_path: Path) -> None:
+    """One 4-atom Al snapshot by QE (2x2x2 k-points): the wavefunction path gives pp.x's LDOS,
+    the Fermi level refitted to 12 electrons is QE's, and float32/float16 storage cost
+    less than a thousandth / a tenth of a meV/atom of band energy."""
+    payload = run_quick("datagen_snapshot", tmp_path, png=False)
+    assert payload["n_electrons"] == 12 and payload["k_points"] == 8
+    assert payload["ldos_max_deviation_over_max"] < 1e-8
+    assert abs(payload["fermi_refit_minus_scf_mev"]) < 1.0
+    storage = payload["storage"]
+    assert abs(storage["float32"]["band_energy_error_mev_per_atom"]) < 1e-3
+    assert abs(storage["float16"]["band_energy_error_mev_per_atom"]) < 0.1
+    assert all(seconds >= 0 for seconds in payload["steps_wall_s"].values())
+
+
+def test_parallel_search_quick(tmp_path: Path) -> None:
+    """One search by 1 and by 2 workers: every trial runs once either way."""
+    payload = run_quick("parallel_search", tmp_path, png=False, json_name="parallel_search_optuna")
+    one, two = payload["workers"]["1"], payload["workers"]["2"]
+    assert one["trials"] == two["trials"] == one["trained"] == two["trained"] == 2
+    assert payload["speedup"] == pytest.approx(one["seconds"] / two["seconds"])
+
+
+def test_predict_scaling_quick(tmp_path: Path) -> None:
+    """The 4-atom cell predicted on its training grid: the density holds the 12 electrons the
+    Fermi level was fitted to (Eq. 6 on the same LDOS); no QE in quick mode."""
+    payload = run_quick("predict_scaling", tmp_path, png=False)
+    (case,) = payload["cases"]
+    assert payload["qe"] == []
+    assert case["n_atoms"] == 4 and case["grid_shape"] == [18, 18, 18]
+    assert case["electrons_in_density"] == pytest.approx(case["n_electrons"], rel=1e-3)
+    assert math.isfinite(case["energies_ev_per_atom"]["total_free_energy_ev"])
+    assert 0 <= case["ood_fraction"] <= 1 and case["cpu_s"] > 0
