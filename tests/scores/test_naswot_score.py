@@ -13,12 +13,15 @@ from torch import nn
 
 from ldos_surrogate.errors import InputError
 from ldos_surrogate.io.mala import read_mala_snapshot
+from ldos_surrogate.models.network import ACTIVATIONS, NetworkConfig, network_from_config
 from ldos_surrogate.scores.naswot import (
+    CONVENTIONS,
     batch_jacobian,
     correlation_eigenvalues,
     jacobian_score,
     naswot_mean_score,
     naswot_score,
+    stacked_initialisations,
 )
 
 K = 1e-4
@@ -186,3 +189,68 @@ def test_cuda_score_matches_cpu(be2_batch):
     assert naswot_mean_score(relu_mlp, be2_batch.cuda(), n_inits=2) == pytest.approx(
         naswot_mean_score(relu_mlp, be2_batch, n_inits=2), rel=1e-5
     )
+
+
+def ldos_builder(n_hidden: int, activation: str, width: int = 40):
+    """Builds the LdosNetwork 91 -> n_hidden x width -> 11 with ``activation``."""
+    config = NetworkConfig((None, *[width] * n_hidden, None), activation)
+    return lambda: network_from_config(config, 91, 11)
+
+
+def test_reinitialising_in_place_draws_the_weights_of_a_fresh_build():
+    """reset_parameters of the layers in construction order, under the re-seeded generator,
+    gives bit for bit the weights that building the network under that seed gives."""
+    build = ldos_builder(3, "Tanh")
+    stacked = stacked_initialisations(build, 4, seed=20, device=torch.device("cpu"))
+    for t in range(4):
+        torch.manual_seed(20 + t)
+        fresh = [m for m in build().modules() if isinstance(m, nn.Linear)]
+        linears = [stack for layer, stack in stacked if isinstance(layer, nn.Linear)]
+        for layer, (weights, biases) in zip(fresh, linears, strict=True):
+            assert torch.equal(weights[t], layer.weight) and torch.equal(biases[t], layer.bias)
+
+
+@pytest.mark.parametrize("n_hidden", [1, 2, 3, 4])
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_one_pass_gives_the_scores_of_one_network_per_initialisation(
+    be2_batch, n_hidden, activation
+):
+    """T = 5 initialisations scored in one batched pass = five networks built and scored one
+    at a time, under both conventions, to float64 round-off."""
+    build = ldos_builder(n_hidden, activation)
+    for convention in CONVENTIONS:
+        separate = naswot_mean_score(build, be2_batch, 5, seed=3, convention=convention)
+        together = naswot_mean_score(
+            build, be2_batch, 5, seed=3, convention=convention, one_pass=True
+        )
+        assert math.isfinite(separate)
+        assert together == pytest.approx(separate, rel=1e-12)
+
+
+def test_one_pass_refuses_layers_it_cannot_reinitialise(be2_batch):
+    def with_norm() -> nn.Module:
+        return nn.Sequential(nn.Linear(91, 16), nn.LayerNorm(16), nn.Linear(16, 11))
+
+    with pytest.raises(InputError, match="one_pass: .*LayerNorm"):
+        naswot_mean_score(with_norm, be2_batch, 2, one_pass=True)
+
+
+def test_more_points_than_features_use_the_features_gram_matrix(mala_be2):
+    """N = 256 > 91 features: the N x N correlation matrix has rank <= 91; its eigenvalues
+    (from the 91 x 91 matrix U^T U plus 165 zeros) match the N x N solver's, whose 165
+    round-off eigenvalues stay within 1e-12 of zero, and the score agrees to 1e-9."""
+    descriptors = read_mala_snapshot(mala_be2 / "Be_snapshot0", BE2_ENERGY_GRID).descriptors()
+    rows = np.asarray(descriptors.reshape(-1, 91), dtype=np.float64)
+    picked = np.random.default_rng(8).choice(rows.shape[0], size=256, replace=False)
+    scaled = (rows - rows.mean(axis=0)) / np.where(rows.std(axis=0) > 0, rows.std(axis=0), 1.0)
+    torch.manual_seed(6)
+    jacobian = batch_jacobian(relu_mlp(), torch.tensor(scaled[picked], dtype=torch.float32))
+    sigma = correlation_eigenvalues(jacobian)
+    centred = jacobian.double() - jacobian.double().mean(dim=1, keepdim=True)
+    unit_rows = centred / torch.linalg.vector_norm(centred, dim=1, keepdim=True)
+    full = torch.linalg.eigvalsh(torch.clamp(unit_rows @ unit_rows.T, -1.0, 1.0))
+    assert sigma.shape == (256,) and float(sigma.sum()) == pytest.approx(256, rel=1e-12)
+    np.testing.assert_allclose(sigma.numpy(), full.numpy(), atol=1e-12)
+    shifted = full + K
+    expected = float(torch.sum(torch.log(shifted) + 1.0 / shifted))
+    assert jacobian_score(jacobian) == pytest.approx(expected, rel=1e-9)

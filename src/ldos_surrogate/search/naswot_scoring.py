@@ -2,10 +2,11 @@
 
 ``score`` names the score (`ZERO_COST_SCORES`; default ``jacobian``, the seed's NASWOT with
 its ``convention``). The batch is ``batch_points`` grid points drawn (seeded by the trial's
-``seed``) from the first snapshot of a split, with the descriptors scaled as training scales
-them; the loss-based scores (grad_norm, snip, zico) also get the LDOS of the same points,
-scaled as training scales it. The network is built from the trial's ``model.network`` for the
-data's widths and initialised ``n_inits`` times.
+``seed``, or by a given batch seed) from the first snapshot of a split, with the descriptors
+scaled as training scales them; the loss-based scores (grad_norm, snip, zico) also get the
+LDOS of the same points, scaled as training scales it. The network is built from the trial's
+``model.network`` for the data's widths and initialised ``n_inits`` times (seeded by the
+trial's ``seed``; ``jacobian`` scores them in one pass).
 """
 
 from __future__ import annotations
@@ -69,25 +70,31 @@ class ScoringBatch:
 
 
 class NaswotScorer:
-    """Scores trial configs; the scoring batch is built once per distinct data config."""
+    """Scores trial configs; the data is set up once per distinct data config, each batch
+    drawn once per batch seed."""
 
     def __init__(self, settings: NaswotSettings, key: str) -> None:
         settings.check(key)
         self.settings = settings
         self.key = key
-        self._batches: dict[str, ScoringBatch] = {}
+        self._datamodules: dict[str, tuple[LdosDataModule, int]] = {}  # and its grid points
+        self._batches: dict[tuple[str, int], ScoringBatch] = {}
 
-    def score(self, cfg: DictConfig) -> float:
-        """The ``settings.score`` of the trial's network (dimensionless); higher is better."""
+    def score(self, cfg: DictConfig, batch_seed: int | None = None) -> float:
+        """The ``settings.score`` of the trial's network (dimensionless); higher is better.
+
+        The initialisations are seeded by ``cfg.seed``, the batch draw by ``batch_seed``
+        (default ``cfg.seed``): another batch seed scores the same networks on other points.
+        """
         if cfg.get("torch_threads"):
             torch.set_num_threads(cfg.torch_threads)
-        batch = self._batch(cfg)
+        batch = self._batch(cfg, int(cfg.seed) if batch_seed is None else batch_seed)
         network = NetworkConfig.from_dict(OmegaConf.to_container(cfg.model.network, resolve=True))
         n_features, n_energies = batch.inputs.shape[1], batch.targets.shape[1]
         entry = ZERO_COST_SCORES[self.settings.score]
         data = (batch.inputs, batch.targets) if entry.needs_targets else (batch.inputs,)
         options = (
-            {"k": self.settings.k, "convention": self.settings.convention}
+            {"k": self.settings.k, "convention": self.settings.convention, "one_pass": True}
             if self.settings.score == "jacobian"
             else {}
         )
@@ -99,10 +106,11 @@ class NaswotScorer:
             **options,
         )
 
-    def _batch(self, cfg: DictConfig) -> ScoringBatch:
-        """The scoring batch for ``cfg.data`` (drawn once per data config)."""
+    def _batch(self, cfg: DictConfig, seed: int) -> ScoringBatch:
+        """The scoring batch for ``cfg.data`` drawn with ``seed`` (the data set up once per
+        data config, each batch drawn once)."""
         key = OmegaConf.to_yaml(cfg.data, resolve=True)
-        if key not in self._batches:
+        if key not in self._datamodules:
             datamodule: LdosDataModule = instantiate(cfg.data, _convert_="all")
             datamodule.setup("fit")
             split = self.settings.split
@@ -115,7 +123,11 @@ class NaswotScorer:
                     f"{self.key}.batch_points: {self.settings.batch_points} exceeds the "
                     f"{n_points} grid points of a {split} snapshot"
                 )
-            generator = torch.Generator().manual_seed(int(cfg.seed))
+            self._datamodules[key] = (datamodule, n_points)
+        if (key, seed) not in self._batches:
+            datamodule, n_points = self._datamodules[key]
+            generator = torch.Generator().manual_seed(seed)
             chosen = torch.randperm(n_points, generator=generator)[: self.settings.batch_points]
-            self._batches[key] = ScoringBatch(*datamodule.snapshot_points(split, 0, chosen))
-        return self._batches[key]
+            points = datamodule.snapshot_points(self.settings.split, 0, chosen)
+            self._batches[key, seed] = ScoringBatch(*points)
+        return self._batches[key, seed]
