@@ -227,12 +227,19 @@ def test_one_pass_gives_the_scores_of_one_network_per_initialisation(
         assert together == pytest.approx(separate, rel=1e-12)
 
 
-def test_one_pass_refuses_layers_it_cannot_reinitialise(be2_batch):
+def test_one_pass_refuses_networks_it_cannot_reinitialise(be2_batch):
     def with_norm() -> nn.Module:
         return nn.Sequential(nn.Linear(91, 16), nn.LayerNorm(16), nn.Linear(16, 11))
 
+    def zero_bias() -> nn.Module:
+        network = relu_mlp()
+        nn.init.zeros_(network[0].bias)
+        return network
+
     with pytest.raises(InputError, match="one_pass: .*LayerNorm"):
         naswot_mean_score(with_norm, be2_batch, 2, one_pass=True)
+    with pytest.raises(InputError, match="one_pass: the network does not initialise"):
+        naswot_mean_score(zero_bias, be2_batch, 2, one_pass=True)
 
 
 def test_more_points_than_features_use_the_features_gram_matrix(mala_be2):

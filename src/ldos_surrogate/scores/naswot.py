@@ -128,16 +128,19 @@ def stacked_initialisations(
     """The layers of ``build_network()``, each with its T initialisations stacked.
 
     Initialisation t = 0 ... T-1 is what ``build_network()`` draws from the CPU generator
-    seeded with ``seed + t``: the network is built once (t = 0), then for t >= 1 every layer's
-    ``reset_parameters`` runs in construction order under the re-seeded generator, which draws
-    weight then bias of each ``nn.Linear`` exactly as its construction did. The generator's
-    state is restored afterwards.
+    seeded with ``seed + t``. The network is built once; its layers are drawn again in place,
+    in construction order, under each re-seeded generator with ``nn.Linear``'s default
+    initialisation (torch's ``reset_parameters``): weight ~ U(-b, b) with b = sqrt(3) gain /
+    sqrt(fan_in), gain = sqrt(2 / (1 + a^2)) at a = sqrt(5) (i.e. b = 1 / sqrt(fan_in)), then
+    bias ~ U(-1 / sqrt(fan_in), 1 / sqrt(fan_in)). Draws t = 0 must equal the weights the
+    build drew, else the network initialises otherwise and this is an InputError. The
+    generator's state is restored afterwards.
 
     Returns:
         The leaf modules in construction order, each with, for an ``nn.Linear``, its stacked
-        (weight (T, n_out, n_in), bias (T, n_out)) on ``device``, or None for a parameter-free
-        module. A leaf with parameters that is not an ``nn.Linear`` (or a Linear without bias)
-        is an InputError: its initialisation is not known to be reproduced in place.
+        (weight (T, n_out, n_in), bias (T, n_out)) on the CPU, then moved to ``device``, or
+        None for a parameter-free module. Any other leaf with parameters (or a Linear without
+        bias) is an InputError.
     """
     network = _seeded_cpu_build(build_network, seed)
     layers = [module for module in network.modules() if not list(module.children())]
@@ -150,28 +153,35 @@ def stacked_initialisations(
                 f"{layer!r}"
             )
     linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
-    stacks = {
-        id(layer): (
-            torch.empty((n_inits, *layer.weight.shape), dtype=layer.weight.dtype, device=device),
-            torch.empty((n_inits, *layer.bias.shape), dtype=layer.bias.dtype, device=device),
-        )
-        for layer in linears
-    }
+    gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+    stacks = {}
+    for layer in linears:
+        fan_in = layer.in_features
+        bounds = (math.sqrt(3.0) * (gain / math.sqrt(fan_in)), 1 / math.sqrt(fan_in))
+        stacks[id(layer)] = [
+            (torch.empty((n_inits, *tensor.shape), dtype=tensor.dtype), bound)
+            for tensor, bound in zip((layer.weight, layer.bias), bounds, strict=True)
+        ]
     state = torch.get_rng_state()
     try:
-        with torch.no_grad():
-            for t in range(n_inits):
-                if t > 0:
-                    torch.random.default_generator.manual_seed(seed + t)
-                    for layer in linears:
-                        layer.reset_parameters()
-                for layer in linears:
-                    weights, biases = stacks[id(layer)]
-                    weights[t].copy_(layer.weight)
-                    biases[t].copy_(layer.bias)
+        for t in range(n_inits):
+            torch.random.default_generator.manual_seed(seed + t)
+            for layer in linears:
+                for stack, bound in stacks[id(layer)]:
+                    stack[t].uniform_(-bound, bound)
     finally:
         torch.set_rng_state(state)
-    return [(layer, stacks.get(id(layer))) for layer in layers]
+    for layer in linears:
+        (weights, _), (biases, _) = stacks[id(layer)]
+        if not (torch.equal(weights[0], layer.weight) and torch.equal(biases[0], layer.bias)):
+            raise InputError(
+                "one_pass: the network does not initialise its Linear layers as nn.Linear does "
+                "(in construction order); score it with one_pass=False"
+            )
+    on_device = {
+        key: tuple(stack.to(device) for stack, _ in drawn) for key, drawn in stacks.items()
+    }
+    return [(layer, on_device.get(id(layer))) for layer in layers]
 
 
 def stacked_batch_jacobians(
