@@ -5,6 +5,7 @@ initialisation, only the best trained (fixed); then Optuna over training hyperpa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,25 @@ def test_naswot_trains_only_the_best_scored_architecture(tmp_path: Path) -> None
         seed=42,
     )
     assert float(best["score"]) == pytest.approx(expected, rel=1e-9)
+
+    # the summary scores every architecture again on a second batch (seed 43): the same
+    # networks on other points, the chosen one's rank among the four and the rank correlation
+    stability = re.search(
+        r"NASWOT stability: on a second batch \(seed 43\) the chosen architecture scores "
+        r"S' = (\S+), rank (\d) of 4; Kendall tau between the two rankings (\S+)",
+        run.stdout,
+    )
+    assert stability, run.stdout[-2000:]
+    second = points[torch.randperm(len(points), generator=torch.Generator().manual_seed(43))[:32]]
+    again = naswot_mean_score(
+        lambda: network_from_config(network, batch.shape[1], datamodule.n_energies),
+        second,
+        n_inits=2,
+        seed=42,
+    )
+    assert float(stability[1]) == pytest.approx(again, rel=1e-5)
+    assert again != pytest.approx(expected, rel=1e-6)  # another batch, another score
+    assert 1 <= int(stability[2]) <= 4 and -1 <= float(stability[3]) <= 1
 
     # W&B (offline) groups the search's runs under its name
     assert cfg.logger.wandb.group == "al_naswot"

@@ -10,12 +10,19 @@ rate, batch size, patience, ...) with that architecture fixed (`optuna_search`).
 The scored architectures are trials 0 ... n-1 (status ``scored``, value S'), the training of
 the best one is trial n, the Optuna trials follow; the workers of a search split the scoring
 and all choose the same architecture.
+
+The summary says how stable the choice is: every architecture is scored again, with the same
+initialisations, on a second batch (drawn with the trial seed + 1); it gives the chosen
+architecture's rank under that draw and Kendall's tau between the two rankings (1: the same
+order; benchmarks/README.md measures how both depend on the batch size and T).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from scipy.stats import kendalltau
 
 from ldos_surrogate.search.naswot_scoring import NaswotScorer
 from ldos_surrogate.search.optuna_search import OptunaSettings, best_of, optimize
@@ -31,9 +38,9 @@ def run_naswot(
     key: str,
     training: Sequence[Param] = (),
     trials_after: int = 0,
-) -> tuple[list[TrialResult], TrialResult, str]:
-    """Score every architecture, train the best; return (all results, the trained best, a
-    summary line). ``training`` are dimensions of the runner's space that are not part of
+) -> tuple[list[TrialResult], TrialResult, list[str]]:
+    """Score every architecture, train the best; return (all results, the trained best, the
+    summary lines: the scoring, its stability under a second batch draw). ``training`` are dimensions of the runner's space that are not part of
     the architecture: they keep the config's values here. ``trials_after``: how many trials
     the search runs after these (for its progress lines)."""
     training_keys = {param.key for param in training}
@@ -59,13 +66,33 @@ def run_naswot(
         f"each, {len(scored) / max(seconds, 1e-9):.1f} per second); best S' = {best.score:.6g}: "
         f"{shown}"
     )
-    return [*scored, trained], trained, note
+    return [*scored, trained], trained, [note, second_draw_note(runner, scorer, scored, best)]
+
+
+def second_draw_note(
+    runner: TrialRunner, scorer: NaswotScorer, scored: Sequence[TrialResult], best: TrialResult
+) -> str:
+    """The summary line on the second batch draw (module docstring): every architecture of
+    ``scored`` scored again on the batch drawn with its trial seed + 1."""
+    seeds, again = set(), []
+    for result in scored:
+        cfg = runner.compose(result.params)
+        seeds.add(int(cfg.seed) + 1)
+        again.append(scorer.score(cfg, batch_seed=int(cfg.seed) + 1))
+    chosen = again[list(scored).index(best)]
+    rank = 1 + sum(value > chosen for value in again)
+    tau = kendalltau([result.score for result in scored], again).statistic
+    return (
+        f"NASWOT stability: on a second batch (seed {', '.join(map(str, sorted(seeds)))}) the "
+        f"chosen architecture scores S' = {chosen:.6g}, rank {rank} of {len(again)}; Kendall "
+        f"tau between the two rankings {tau:.3f}"
+    )
 
 
 def run_naswot_fixed(runner: TrialRunner, scorer: NaswotScorer, key: str) -> SearchOutcome:
     """The fixed NASWOT search (module docstring)."""
-    results, trained, note = run_naswot(runner, scorer, key)
-    return SearchOutcome(results, best_trial([trained]), [note], view=_scores_view(results))
+    results, trained, notes = run_naswot(runner, scorer, key)
+    return SearchOutcome(results, best_trial([trained]), notes, view=_scores_view(results))
 
 
 def run_naswot_optimized(
@@ -79,14 +106,14 @@ def run_naswot_optimized(
     """The optimized NASWOT search: `run_naswot`, then Optuna over the ``training``
     dimensions with the chosen architecture fixed (``training_key`` names their settings)."""
     settings.check(training_key)
-    results, trained, note = run_naswot(runner, scorer, key, training, settings.n_trials)
+    results, trained, notes = run_naswot(runner, scorer, key, training, settings.n_trials)
     architecture = {k: v for k, v in trained.params.items() if k not in {p.key for p in training}}
     tuned = optimize(runner.study, runner, training, settings, architecture, len(results))
     candidates = [trained, *tuned]
     return SearchOutcome(
         [*results, *tuned],
         best_of(candidates, settings),
-        [note, f"Optuna over {[p.key for p in training]}: {len(tuned)} trials"],
+        [*notes, f"Optuna over {[p.key for p in training]}: {len(tuned)} trials"],
         view=_scores_view(results),
     )
 
