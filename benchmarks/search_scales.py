@@ -14,6 +14,8 @@ from typing import Any
 from harness import AL32_TEST, BAND, TOTAL, compose_train, mean_std, resumable, train_quietly
 from omegaconf import OmegaConf
 
+from ldos_surrogate.search.space import parse_space
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -115,6 +117,13 @@ def scale_of(folder: Path, quick: bool) -> Scale:
     if folder.name not in SCALES:
         sys.exit(f"--data {folder}: not one of the known data sets {sorted(SCALES)}")
     return SCALES[folder.name][0 if quick else 1]
+
+
+def architectures(scale: Scale) -> list[list[str]]:
+    """Every architecture of the scale's space (all combinations of its choices, in the
+    order the NASWOT search scores them), each as its config overrides."""
+    space = parse_space(scale.architecture, settings_key="architecture")
+    return [space.overrides(values) for values in space.grid("architecture")]
 
 
 def method_yaml(method: str, scale: Scale) -> dict[str, Any]:

@@ -322,3 +322,47 @@ def test_predict_scaling_quick(tmp_path: Path) -> None:
     assert case["electrons_in_density"] == pytest.approx(case["n_electrons"], rel=1e-3)
     assert math.isfinite(case["energies_ev_per_atom"]["total_free_energy_ev"])
     assert 0 <= case["ood_fraction"] <= 1 and case["cpu_s"] > 0
+
+
+def test_naswot_stability_quick(tmp_path: Path) -> None:
+    """Four architectures of the 32-atom comparison's space scored under independent batch
+    draws and initialisation seeds: rank agreements are proper Kendall taus and frequencies,
+    and scoring twice with the same seeds gives the same ranking."""
+    payload = run_quick("naswot_stability", tmp_path, "--data", str(require_al32()))
+    assert payload["identical_tau"] == 1.0
+    n = len(payload["candidates"])
+    assert n == 4
+    for result in payload["results"].values():
+        for source in ("both", "init", "batch"):
+            agreement = result[source]
+            assert -1 <= agreement["kendall_tau_mean"] <= 1
+            assert 0 <= agreement["top_stays_top"] <= 1
+            assert 1 <= agreement["top_mean_rank"] <= n
+        assert result["seconds_per_candidate"] > 0
+        assert all(math.isfinite(s) for scores in result["scores_both"] for s in scores)
+    chosen = payload["defaults"]
+    assert payload["results"][chosen["setting"]]["batch_points"] == chosen["batch_points"]
+
+
+def test_naswot_vs_mala_quick() -> None:
+    """Our scores equal MALA's routine's on the float64 Jacobian, the one-pass mean score
+    equals one network per initialisation, and every timing gives a ratio."""
+    pytest.importorskip("mala", reason="MALA 1.4.0 is the optional bench extra")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "naswot_vs_mala.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+
+    def value(text: str) -> float:
+        (line,) = [line for line in lines if line.startswith(text)]
+        return float(line.rsplit(":", 1)[1])
+
+    assert value("max relative difference, MALA on the float64 Jacobian vs ours") < 1e-9
+    assert value("max relative difference of S', one pass vs a network per init") < 1e-12
+    table = lines[lines.index("|---|---|---|") + 1 :]
+    ratios = [float(row.split("|")[3]) for row in table]
+    assert len(ratios) == 5 and all(ratio > 0 for ratio in ratios)
