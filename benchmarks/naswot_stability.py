@@ -50,6 +50,7 @@ from harness import (  # noqa: E402
     timed,
     write_outputs,
 )
+from rank_statistics import rank_in_order  # noqa: E402
 from search_scales import AL32, architectures  # noqa: E402
 
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
@@ -69,9 +70,8 @@ def rank_agreement(rankings: list[np.ndarray]) -> dict[str, float]:
     """Kendall tau-b over all pairs of score vectors (mean, std), and how the top candidate
     of each fares in every other (fraction on top, mean rank, 1 = top)."""
     taus = [tau(a, b) for a, b in itertools.combinations(rankings, 2)]
-    ranks = [rankdata(-scores, method="min") for scores in rankings]
     top_ranks = [
-        ranks[other][int(np.argmax(rankings[one]))]
+        rank_in_order(rankings[other], int(np.argmax(rankings[one])))
         for one, other in itertools.permutations(range(len(rankings)), 2)
     ]
     return {
