@@ -49,7 +49,14 @@ from rank_statistics import (  # noqa: E402
     correlation,
     rank_in_order,
 )
-from search_scales import AL32, FULL, QUICK, Scale, method_yaml  # noqa: E402
+from search_scales import (  # noqa: E402
+    AL32,
+    FULL,
+    NASWOT_BATCH_POINTS,
+    QUICK,
+    Scale,
+    method_yaml,
+)
 
 from ldos_surrogate.scores.naswot import CONVENTIONS  # noqa: E402
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
@@ -75,7 +82,9 @@ def naswot_scores(
     """S' of every architecture (its overrides) under each sign convention (higher = better)."""
     scores: dict[str, dict[tuple[str, ...], float]] = {}
     for convention in CONVENTIONS:
-        scorer = NaswotScorer(NaswotSettings(convention=convention), "naswot")
+        scorer = NaswotScorer(
+            NaswotSettings(convention=convention, batch_points=NASWOT_BATCH_POINTS), "naswot"
+        )
         scores[convention] = {
             overrides: scorer.score(compose_train(scratch / "unused", *data, *overrides))
             for overrides in architectures

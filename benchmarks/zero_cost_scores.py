@@ -47,7 +47,14 @@ from harness import (  # noqa: E402
     write_outputs,
 )
 from rank_statistics import best_per_architecture, correlation, rank_in_order  # noqa: E402
-from search_scales import AL32, FULL, QUICK, evaluate_choice, method_yaml  # noqa: E402
+from search_scales import (  # noqa: E402
+    AL32,
+    FULL,
+    NASWOT_BATCH_POINTS,
+    QUICK,
+    evaluate_choice,
+    method_yaml,
+)
 
 from ldos_surrogate.scores import ZERO_COST_SCORES  # noqa: E402
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
@@ -73,7 +80,9 @@ def score_architectures(
     """Each score of every architecture (higher = better) and the seconds per candidate."""
     results = {}
     for name in names:
-        scorer = NaswotScorer(NaswotSettings(score=name), "naswot")
+        scorer = NaswotScorer(
+            NaswotSettings(score=name, batch_points=NASWOT_BATCH_POINTS), "naswot"
+        )
         scores, seconds = {}, []
         for overrides in architectures:
             cfg = compose_train(scratch / "unused", *data, *overrides)

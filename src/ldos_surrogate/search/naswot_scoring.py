@@ -39,7 +39,8 @@ class NaswotSettings:
     The defaults T = 5, N_batch = 1024 are the cheapest setting whose jacobian rankings agree
     as well as the best measured (benchmarks/README.md, naswot_stability): at N_batch = 64 the
     top architecture stayed on top under another batch and seeds in 30-60% of the
-    repetitions."""
+    repetitions. ``activation_kernel``'s N x N kernel has rank <= 2 x the hidden units: give
+    it a batch no larger (e.g. 64), or every narrow network scores -inf."""
 
     score: str = DEFAULT_SCORE
     n_inits: int = 5
