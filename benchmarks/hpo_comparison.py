@@ -60,7 +60,7 @@ def search_and_evaluate(
         "cpu_s": run.cpu_s,
         "n_trained": run.n_trained,
         "n_trials": len(run.rows),
-    } | evaluate_choice(scratch, run.name, scale, keys, data)
+    } | evaluate_choice(scratch, run.name, scale, keys)
     print(f"{method:17s} {json.dumps(summary)}", file=sys.stderr, flush=True)
     return run, summary
 

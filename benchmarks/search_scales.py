@@ -170,24 +170,22 @@ def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
     }
 
 
-def evaluate_choice(
-    scratch: Path, name: str, scale: Scale, keys: list[str], data: tuple[str, ...]
-) -> dict[str, Any]:
-    """Train ``experiment=<name>`` with every seed of ``scale``; test MAEs, mean and std. Each
-    training is a step named by the chosen values and the seed: methods that choose the same
-    configuration share its trainings."""
+def evaluate_choice(scratch: Path, name: str, scale: Scale, keys: list[str]) -> dict[str, Any]:
+    """Train ``experiment=<name>`` (the file the search wrote: its data, split and every value
+    of the best trial) with every seed of ``scale``; test MAEs, mean and std. Each training is
+    a step named by the whole composed configuration and the seed: methods that choose the
+    same configuration share its trainings."""
     band, total = [], []
     for seed in scale.seeds:
         cfg = compose_train(
             scratch / "eval" / name / f"seed_{seed}",
             f"experiment={name}",
-            *data,
             f"seed={seed}",
             "test=true",
             conf=scratch / "conf",
         )
         chosen = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
-        digest = hashlib.sha1(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:12]
+        digest = configuration_digest(cfg)
 
         def retrain(cfg=cfg) -> dict[str, Any]:
             metrics = train_quietly(cfg)
@@ -205,6 +203,15 @@ def evaluate_choice(
         "constant_guess_band_mev_per_atom": metrics.get(CONSTANT_BAND),
         "constant_guess_total_mev_per_atom": metrics.get(CONSTANT_TOTAL),
     }
+
+
+def configuration_digest(cfg: Any) -> str:
+    """12 hex digits naming a composed training configuration, less where it writes and its
+    seed (interpolations unresolved, so the output folder does not enter)."""
+    content = OmegaConf.to_container(cfg, resolve=False)
+    for key in ("paths", "seed"):
+        content.pop(key, None)
+    return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 CONSTANT_BAND = "test/band_energy_constant_mae_mev_per_atom"

@@ -131,9 +131,7 @@ def searches(
         results[name] = {
             "wall_s": run.wall_s,
             "cpu_s": run.cpu_s,
-        } | evaluate_choice(
-            scratch, run.name, scale, list(scale.architecture | scale.training), data
-        )
+        } | evaluate_choice(scratch, run.name, scale, list(scale.architecture | scale.training))
     return results
 
 
