@@ -41,6 +41,7 @@ from harness import (  # noqa: E402
     SearchRun,
     arguments,
     data_folder,
+    ratio_of_means_ci95,
     run_search,
     scratch_dir,
     write_outputs,
@@ -78,6 +79,13 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float]:
         / optuna["mae_band_mev_per_atom_mean"],
         "naswot_total_mae_over_optuna": naswot["mae_total_mev_per_atom_mean"]
         / optuna["mae_total_mev_per_atom_mean"],
+        # over the seeds of both choices
+        "naswot_band_mae_over_optuna_ci95": ratio_of_means_ci95(
+            naswot["mae_band_per_seed"], optuna["mae_band_per_seed"]
+        ),
+        "naswot_total_mae_over_optuna_ci95": ratio_of_means_ci95(
+            naswot["mae_total_per_seed"], optuna["mae_total_per_seed"]
+        ),
     }
 
 
