@@ -88,7 +88,7 @@ def naswot(repeats: int, batch_points: int = 64, n_inits: int = 5) -> dict[str, 
     seconds = naswot_vs_mala.interleaved_best_seconds(
         {
             "mala": naswot_vs_mala.mala_trials(params, data_handler, architectures),
-            "ours": naswot_vs_mala.our_trials(batch, architectures, n_inits),
+            "ours": lambda: naswot_vs_mala.our_scores(batch, architectures, n_inits, True),
         },
         repeats,
     )
