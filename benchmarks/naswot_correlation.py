@@ -83,7 +83,10 @@ def naswot_scores(
     scores: dict[str, dict[tuple[str, ...], float]] = {}
     for convention in CONVENTIONS:
         scorer = NaswotScorer(
-            NaswotSettings(convention=convention, batch_points=NASWOT_BATCH_POINTS), "naswot"
+            NaswotSettings(
+                score="jacobian", convention=convention, batch_points=NASWOT_BATCH_POINTS
+            ),
+            "naswot",
         )
         scores[convention] = {
             overrides: scorer.score(compose_train(scratch / "unused", *data, *overrides))

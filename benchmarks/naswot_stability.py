@@ -96,7 +96,9 @@ def score_all(scorer: NaswotScorer, configs: list[DictConfig], batch_seed: int, 
 
 def measure(configs: list[DictConfig], batch_points: int, n_inits: int, repeats: int) -> dict:
     """Every source's agreement at one (N, T) and the seconds per candidate."""
-    scorer = NaswotScorer(NaswotSettings(n_inits=n_inits, batch_points=batch_points), "naswot")
+    scorer = NaswotScorer(
+        NaswotSettings(score="jacobian", n_inits=n_inits, batch_points=batch_points), "naswot"
+    )
     scorer.score(configs[0])  # reads the snapshot
     scores: dict[tuple[int, int], np.ndarray] = {}
     seconds = []
@@ -187,7 +189,9 @@ def main() -> None:
         return results
 
     results, wall = timed(run)
-    settings = NaswotSettings(n_inits=grid["n_inits"][0], batch_points=grid["batch_points"][0])
+    settings = NaswotSettings(
+        score="jacobian", n_inits=grid["n_inits"][0], batch_points=grid["batch_points"][0]
+    )
     identical = [
         score_all(NaswotScorer(settings, "naswot"), configs, *seeds("both", 0))[0] for _ in range(2)
     ]

@@ -139,7 +139,12 @@ def method_yaml(method: str, scale: Scale) -> dict[str, Any]:
         "n_startup_trials": scale.optuna_startup,
     }
     optuna = {"n_trials": scale.optuna_trials, "repeats": 1, "sampler": sampler}
-    naswot = {"n_inits": scale.naswot_inits, "batch_points": NASWOT_BATCH_POINTS}
+    # the seed's score, whatever the searches' default: the comparison is the paper's
+    naswot = {
+        "score": "jacobian",
+        "n_inits": scale.naswot_inits,
+        "batch_points": NASWOT_BATCH_POINTS,
+    }
     sweeper: dict[str, Any] = {
         "direct": {"repeats": 1, "params": everything},
         "optuna": optuna | {"params": everything},

@@ -17,7 +17,7 @@ from search_runs import compose_with, run_search, write_method
 from ldos_surrogate.models.network import network_from_config
 from ldos_surrogate.scores import naswot_mean_score
 
-ARCHITECTURES = """    naswot: {n_inits: 2, batch_points: 32}
+ARCHITECTURES = """    naswot: {score: jacobian, n_inits: 2, batch_points: 32}
     params:
       model.network.layer_widths: choice([null,16,null],[null,32,32,null])
       model.network.activations: choice(ReLU,Tanh)
