@@ -52,6 +52,7 @@ from harness import (
     mean_std,
     resumable,
     scratch_dir,
+    timed,
     train_quietly,
     write_outputs,
 )
@@ -184,17 +185,16 @@ def measure_point(
     seconds: dict[str, float] = {}
     arrays = {}
     for name in (*sweep.train, *sweep.val, *sweep.test):
-        started = time.perf_counter()
-        arrays[name] = cached_descriptors(read_snapshot(data / name), params, cache)
-        seconds[name] = time.perf_counter() - started
-    started = time.perf_counter()
-    values = snapshot_acsd(
+        arrays[name], seconds[name] = timed(
+            cached_descriptors, read_snapshot(data / name), params, cache
+        )
+    values, acsd_seconds = timed(
+        snapshot_acsd,
         [arrays[n] for n in sweep.train],
         [read_snapshot(data / n).ldos() for n in sweep.train],
         AcsdSettings(),
         SEED,
     )
-    acsd_seconds = time.perf_counter() - started
     band, total, train_seconds = [], [], 0.0
     for seed in sweep.seeds:
         cfg = compose_train(
@@ -210,9 +210,8 @@ def measure_point(
             f"trainer.max_epochs={sweep.max_epochs}",
             f"seed={seed}",
         )
-        started = time.perf_counter()
-        metrics = train_quietly(cfg)
-        train_seconds += time.perf_counter() - started
+        metrics, seconds_of_training = timed(train_quietly, cfg)
+        train_seconds += seconds_of_training
         band.append(metrics[BAND])
         total.append(metrics.get(TOTAL))
     point = AcsdPoint(rcut, twojmax, values)

@@ -31,20 +31,17 @@ import itertools
 import random
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import optuna
 import torch
+from harness import BE2, BE2_ENERGY_GRID
 from scipy.stats import kendalltau
 from torch import nn
 
 from ldos_surrogate.io.mala import read_mala_snapshot
-from ldos_surrogate.io.store import EnergyGrid
 from ldos_surrogate.scores.naswot import naswot_mean_score, naswot_score
 
-BE2 = Path(__file__).resolve().parents[1] / "tests" / "reference" / "mala_be2"
-BE2_ENERGY_GRID = EnergyGrid(start_ev=-5.0, spacing_ev=2.5, count=11)
 N_FEATURES, N_ENERGIES = 91, 11
 ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh")
 
