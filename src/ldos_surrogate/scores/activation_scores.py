@@ -47,7 +47,7 @@ def activation_kernel_score(
     output) is > 0, whatever the activation: for ReLU the unit is active, for LeakyReLU, ELU,
     GELU and SiLU it is on its (near-)linear branch, for Tanh its output is > 0, for Sigmoid
     > 1/2, for Softplus > log 2, i.e. z is on the positive side of the activation's centre.
-    Mellor et al. define the code for ReLU; for the others it is this choice.
+    Mellor et al., ICML 2021, define the code for ReLU; for the others it is this choice.
 
     K_H = C C^T + (1 - C)(1 - C)^T (C the N x N_A code matrix) is positive semi-definite; its
     log-determinant is taken in float64 (`kernel_log_determinant`). Two points with the same

@@ -8,7 +8,7 @@ says whether it also takes the scaled LDOS of the batch points (the loss-based s
 name                      score                                                 targets
 ========================  ====================================================  ==========
 ``jacobian``              the seed's NASWOT, Eq. 13-14 (`naswot_mean_score`)    no
-``activation_kernel``     log|K_H| of binary activation codes (Mellor et al.)   no
+``activation_kernel``     log|K_H| of activation codes (NASWOT, ICML 2021)      no
 ``grad_norm``             sum ||dL/dtheta|| (Abdelfattah et al.)                 yes
 ``snip``                  sum |theta dL/dtheta| (Lee et al.)                    yes
 ``synflow``               sum theta dR/dtheta on |theta| (Tanaka et al.)        no

@@ -37,8 +37,8 @@ class NaswotSettings:
     """score: name in `ZERO_COST_SCORES` (higher is better under each); n_inits:
     initialisations T (>= 2 for jacobian's mean + std, Eq. 14; >= 1 for the plain means of
     the others); batch_points: grid points N_batch per score (>= 2); k: regulariser of Eq. 13
-    and convention: "seed" (Eq. 13 as written) or "original" (the sign of Mellor et al., ICML
-    2021), both for jacobian only; split: where the batch is drawn from.
+    and convention: "seed" (Eq. 13 as written) or "original" (the sign of
+    Mellor et al., ICML 2021), both for jacobian only; split: where the batch is drawn from.
 
     The default score is synflow (module docstring); it scores an input of ones, so the batch
     does not enter it. The defaults T = 5, N_batch = 1024 are the cheapest setting whose
