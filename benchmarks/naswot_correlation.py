@@ -54,13 +54,12 @@ from search_scales import (  # noqa: E402
     FULL,
     NASWOT_BATCH_POINTS,
     QUICK,
-    Scale,
+    architectures,
     method_yaml,
 )
 
 from ldos_surrogate.scores.naswot import CONVENTIONS  # noqa: E402
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
-from ldos_surrogate.search.space import parse_space  # noqa: E402
 
 QUICK_STUDY = replace(QUICK, optuna_trials=6, optuna_startup=3)
 STUDIES = {
@@ -68,12 +67,6 @@ STUDIES = {
     "al32_298K": AL32,  # the Optuna study of hpo_comparison --data al32_298K
 }
 PAPER = {"kendall_tau": -0.318, "rank_of_optuna_best": "within top 20"}
-
-
-def space_architectures(scale: Scale) -> list[tuple[str, ...]]:
-    """Every architecture of the scale's space, as values in override syntax."""
-    space = parse_space(scale.architecture)
-    return [tuple(space.overrides(values)) for values in space.grid("params")]
 
 
 def naswot_scores(
@@ -182,7 +175,7 @@ def main() -> None:
     run = run_search(scratch, "bench_optuna", method_yaml("optuna", scale), data)
     keys = list(scale.architecture)
     trained = [r for r in run.rows if r["status"] == "complete" and math.isfinite(float(r["loss"]))]
-    scores = naswot_scores(space_architectures(scale), data, scratch)
+    scores = naswot_scores([tuple(a) for a in architectures(scale)], data, scratch)
     suffix = "" if folder.name == "al_fcc_298K" else f"_{folder.name}"
     payload = {
         "mode": "quick" if args.quick else "full",

@@ -59,7 +59,7 @@ from search_scales import (  # noqa: E402
 from ldos_surrogate.scores import ZERO_COST_SCORES  # noqa: E402
 from ldos_surrogate.search.naswot_scoring import NaswotScorer, NaswotSettings  # noqa: E402
 
-SEED_SCORE = "jacobian"  # the seed's Eq. 13-14, the default of the NASWOT searches
+SEED_SCORE = "jacobian"  # the seed's Eq. 13-14
 SCALES = {"al_fcc_298K": FULL, "al32_298K": AL32}
 ARCHITECTURE_KEYS = ("model.network.layer_widths", "model.network.activations")
 
