@@ -43,12 +43,7 @@ from harness import (  # noqa: E402
     scratch_dir,
     write_outputs,
 )
-from rank_statistics import (  # noqa: E402
-    architecture_of,
-    best_per_architecture,
-    correlation,
-    rank_in_order,
-)
+from rank_statistics import best_per_architecture, score_study  # noqa: E402
 from search_scales import (  # noqa: E402
     AL32,
     FULL,
@@ -91,24 +86,14 @@ def naswot_scores(
 def study(
     rows: list[dict[str, str]], keys: list[str], scores: dict[tuple[str, ...], float]
 ) -> dict[str, Any]:
-    """Per trial and per architecture: the correlation of ``scores`` with the validation
-    band-energy MAE, and the ranks of Optuna's best in the score's order."""
-    errors = [float(r["band_energy_mae_mev_per_atom"]) for r in rows]
-    trial_scores = [scores[overrides_of(r, keys)] for r in rows]
-    best = min(range(len(rows)), key=lambda i: float(rows[i]["loss"]))
-    per_architecture = best_per_architecture(rows, keys, errors)
-    names = list(per_architecture)
-    architecture_scores = [
-        scores[overrides_of(dict(zip(keys, n, strict=True)), keys)] for n in names
-    ]
-    every = list(scores.values())
-    return {
-        "per_trial": correlation(trial_scores, errors),
-        "per_architecture": correlation(architecture_scores, list(per_architecture.values())),
-        "rank_of_optuna_best_among_trials": rank_in_order(trial_scores, best),
-        "rank_of_optuna_best_among_space": 1 + sum(s > trial_scores[best] for s in every),
-        "n_space": len(every),
-    }
+    """``score_study`` of the trained rows against their validation band-energy MAE, the
+    best being Optuna's (the lowest loss), ranked among the trials and the whole space."""
+    return score_study(
+        [overrides_of(r, keys) for r in rows],
+        [float(r["band_energy_mae_mev_per_atom"]) for r in rows],
+        scores,
+        min(range(len(rows)), key=lambda i: float(rows[i]["loss"])),
+    )
 
 
 def overrides_of(row: dict[str, str], keys: list[str]) -> tuple[str, ...]:
@@ -126,7 +111,7 @@ def plot(
     """Per trial and per architecture: validation error against the seed-convention score."""
     errors = [float(r["band_energy_mae_mev_per_atom"]) for r in rows]
     best = min(range(len(rows)), key=lambda i: float(rows[i]["loss"]))
-    per_architecture = best_per_architecture(rows, keys, errors)
+    per_architecture = best_per_architecture([overrides_of(r, keys) for r in rows], errors)
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     trial_scores = [scores[overrides_of(r, keys)] for r in rows]
     axes[0].scatter(trial_scores, errors, s=16, label="Optuna trial")
@@ -139,7 +124,7 @@ def plot(
         label="Optuna's best",
     )
     axes[1].scatter(
-        [scores[overrides_of(dict(zip(keys, a, strict=True)), keys)] for a in per_architecture],
+        [scores[a] for a in per_architecture],
         list(per_architecture.values()),
         s=16,
         color="tab:green",
@@ -184,7 +169,7 @@ def main() -> None:
         "search_wall_s": run.wall_s,
         "n_trials": len(run.rows),
         "n_unusable": len(run.rows) - len(trained),  # the DOS could not hold the electrons
-        "n_architectures_trained": len({architecture_of(r, keys) for r in trained}),
+        "n_architectures_trained": len({overrides_of(r, keys) for r in trained}),
         "max_epochs": scale.max_epochs,
         "space": scale.architecture | scale.training,
         "conventions": {c: study(trained, keys, scores[c]) for c in CONVENTIONS},

@@ -1,7 +1,7 @@
 """Rank statistics of a training-free score against trained errors, shared by the score
 benchmarks (``naswot_correlation``, ``zero_cost_scores``): Kendall tau and Spearman rho with
-their p-values and bootstrap 95% intervals, the trials of a search grouped per architecture,
-and ranks in a score's order.
+their p-values and bootstrap 95% intervals, per trial and per architecture (the trials of a
+search grouped by their architecture), and ranks in a score's order.
 
 A score is "higher is better", an error "lower is better": a score that ranks networks like
 their trained error has a negative correlation with it (tau = -1: the order is the same)."""
@@ -9,7 +9,7 @@ their trained error has a negative correlation with it (tau = -1: the order is t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,18 +59,35 @@ def rank_in_order(scores: Sequence[float], index: int) -> int:
     return 1 + sum(score > scores[index] for score in scores)
 
 
-def architecture_of(row: dict[str, str], keys: Sequence[str]) -> tuple[str, ...]:
-    """The architecture of a ``results.csv`` row: its values of the architecture ``keys``."""
-    return tuple(row[key] for key in keys)
-
-
 def best_per_architecture(
-    rows: Sequence[dict[str, str]], keys: Sequence[str], errors: Sequence[float]
-) -> dict[tuple[str, ...], float]:
+    trial_architectures: Sequence[Hashable], errors: Sequence[float]
+) -> dict[Hashable, float]:
     """Each architecture's lowest error over the trials that trained it (its best training
     settings): what a score of the untrained architecture can hope to rank."""
-    best: dict[tuple[str, ...], float] = {}
-    for row, error in zip(rows, errors, strict=True):
-        architecture = architecture_of(row, keys)
+    best: dict[Hashable, float] = {}
+    for architecture, error in zip(trial_architectures, errors, strict=True):
         best[architecture] = min(error, best.get(architecture, math.inf))
     return best
+
+
+def score_study(
+    trial_architectures: Sequence[Hashable],
+    errors: Sequence[float],
+    scores: Mapping[Hashable, float],
+    best: int,
+) -> dict[str, Any]:
+    """How a score of the architectures orders trained networks: the correlation per trial
+    (trial i's error against the score of its architecture ``trial_architectures[i]``) and
+    per architecture (its best error), and where the best trial ``best`` lies in the score's
+    order, among the trials and among every architecture ``scores`` holds."""
+    trial_scores = [scores[a] for a in trial_architectures]
+    per_architecture = best_per_architecture(trial_architectures, errors)
+    return {
+        "per_trial": correlation(trial_scores, errors),
+        "per_architecture": correlation(
+            [scores[a] for a in per_architecture], list(per_architecture.values())
+        ),
+        "rank_of_best_among_trials": rank_in_order(trial_scores, best),
+        "rank_of_best_among_scored": 1 + sum(s > trial_scores[best] for s in scores.values()),
+        "n_scored": len(scores),
+    }

@@ -46,7 +46,7 @@ from harness import (  # noqa: E402
     timed,
     write_outputs,
 )
-from rank_statistics import best_per_architecture, correlation, rank_in_order  # noqa: E402
+from rank_statistics import score_study  # noqa: E402
 from search_scales import (  # noqa: E402
     AL32,
     FULL,
@@ -96,25 +96,14 @@ def score_architectures(
 def rank_study(
     trials: list[dict[str, Any]], scores: dict[tuple[str, ...], float]
 ) -> dict[str, Any]:
-    """Correlations per trial and per architecture, and where the best trained network lies."""
+    """``score_study`` of the recorded trials, the best being the lowest error."""
     errors = [t["band_mae_mev_per_atom"] for t in trials]
-    trial_scores = [scores[architecture_overrides(t)] for t in trials]
-    rows = [{key: str(t[key]) for key in ARCHITECTURE_KEYS} for t in trials]
-    per_architecture = best_per_architecture(rows, ARCHITECTURE_KEYS, errors)
-    architecture_scores = [
-        scores[tuple(f"{k}={v}" for k, v in zip(ARCHITECTURE_KEYS, a, strict=True))]
-        for a in per_architecture
-    ]
-    best = min(range(len(trials)), key=lambda i: errors[i])
-    return {
-        "per_trial": correlation(trial_scores, errors),
-        "per_architecture": correlation(architecture_scores, list(per_architecture.values())),
-        "rank_of_best_trained": rank_in_order(trial_scores, best),
-        "rank_of_best_architecture": rank_in_order(
-            architecture_scores,
-            list(per_architecture.values()).index(min(per_architecture.values())),
-        ),
-    }
+    return score_study(
+        [architecture_overrides(t) for t in trials],
+        errors,
+        scores,
+        min(range(len(trials)), key=lambda i: errors[i]),
+    )
 
 
 def searches(
