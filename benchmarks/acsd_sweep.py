@@ -34,7 +34,6 @@ named like a known set. Writes ``<out>/acsd_sweep.json`` and ``.png`` for Al,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -45,10 +44,10 @@ import matplotlib.pyplot as plt
 from harness import (
     AL32_TEST,
     BAND,
-    REPO,
     TOTAL,
     arguments,
     compose_train,
+    data_location,
     mean_std,
     resumable,
     scratch_dir,
@@ -285,11 +284,7 @@ def plot(sweeps: dict[str, list[dict[str, Any]]], element: str, path: Path) -> N
 def data_set_of(given: str) -> tuple[DataSet, Path]:
     """The data set named (or whose folder is) ``given``: its sweep points and its folder;
     exits with one line when either is unknown."""
-    path = Path(given)
-    external = Path(os.environ.get("LDOS_SURROGATE_DATA", REPO / "data")) / path
-    folder = (
-        path if len(path.parts) > 1 else external if external.exists() else REPO / "data" / path
-    )
+    folder = data_location(given)
     data_set = DATA_SETS.get(folder.name)
     if data_set is None:
         sys.exit(f"--data {given}: not one of the known data sets {sorted(DATA_SETS)}")

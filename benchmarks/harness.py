@@ -206,16 +206,21 @@ def run_search(
     return SearchRun(name, cost["wall_s"], cost["cpu_s"], rows)
 
 
-def data_folder(given: str | Path) -> Path:
-    """The data set ``given`` as a folder: a path as it is, a bare name (``al32_298K``) under
-    ``$LDOS_SURROGATE_DATA`` when that holds it, else under the repository's ``data/``; exits
-    with one line naming the folder when it holds no data set."""
+def data_location(given: str | Path) -> Path:
+    """Where the data set ``given`` is looked for: a path as it is, a bare name
+    (``al32_298K``) under ``$LDOS_SURROGATE_DATA`` when that holds it, else under the
+    repository's ``data/``."""
     path = Path(given)
     if len(path.parts) > 1:
-        folder = path
-    else:
-        external = Path(os.environ.get("LDOS_SURROGATE_DATA", REPO / "data")) / path
-        folder = external if external.exists() else REPO / "data" / path
+        return path
+    external = Path(os.environ.get("LDOS_SURROGATE_DATA", REPO / "data")) / path
+    return external if external.exists() else REPO / "data" / path
+
+
+def data_folder(given: str | Path) -> Path:
+    """``data_location(given)``, resolved; exits with one line naming the folder when it
+    holds no data set."""
+    folder = data_location(given)
     if not (folder / "manifest.json").exists():
         sys.exit(f"{folder}: no data set there (manifest.json missing); see data/README.md")
     return folder.resolve()
